@@ -1,0 +1,24 @@
+# The two commands of the README, plus lint. Needs only Python 3.11+ and make: uv is installed with
+# pip when it is missing, and it uses this machine's Python (it never downloads an interpreter).
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON ?= $(shell command -v $(PYTHON))
+
+.PHONY: setup demo test lint
+
+setup:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user uv \
+		|| $(PYTHON) -m pip install --quiet --break-system-packages uv
+	$(UV) sync --frozen
+
+demo: setup
+	$(UV) run --frozen treasury ingest --sample
+
+test: setup
+	$(UV) run --frozen pytest
+
+lint: setup
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .

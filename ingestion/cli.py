@@ -1,0 +1,121 @@
+"""`treasury`: the project's command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from ingestion import settings
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="  %(message)s", stream=sys.stderr)
+    logging.getLogger("treasury").setLevel(logging.INFO)
+    logging.getLogger("dlt").setLevel(logging.WARNING)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingestion.pipelines import run_ingest
+
+    if args.warehouse:
+        os.environ[settings.WAREHOUSE_ENV] = str(args.warehouse)
+    summary = run_ingest(
+        args.source or None,
+        sample=True if args.sample else None,
+        full_refresh=args.full_refresh,
+        as_of=args.as_of,
+        on_source=lambda name: print(f"==> {name}", file=sys.stderr, flush=True),
+    )
+    print(summary.render())
+    return 0 if summary.ok else 1
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    import time
+
+    from ingestion.emulator.server import Emulator, base_urls, serve
+
+    emulator = Emulator(as_of=args.as_of or settings.as_of())
+    with serve(emulator, port=args.port, host="127.0.0.1") as root:
+        print(f"API emulator (synthetic sample data, as of {emulator.as_of}) listening on {root}")
+        for name, url in base_urls(root).items():
+            print(f"  {name}: SOURCES__{name.upper()}__BASE_URL={url}")
+        print("Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ingestion.pipelines import SOURCE_NAMES
+
+    parser = argparse.ArgumentParser(prog="treasury", description="US Treasury market stress warehouse.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show dlt's own log lines as well")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="load the public data sets into the DuckDB warehouse with dlt",
+        description="Load the sources into raw_<source> schemas of the warehouse "
+        f"(${settings.WAREHOUSE_ENV}, default {settings.DEFAULT_WAREHOUSE}). Incremental unless --full-refresh.",
+    )
+    ingest.add_argument(
+        "--sample",
+        action="store_true",
+        help=f"use the built-in API emulator (synthetic data; also ${settings.SAMPLE_ENV}=1)",
+    )
+    ingest.add_argument(
+        "--source",
+        action="append",
+        choices=SOURCE_NAMES,
+        metavar="NAME",
+        help=f"load only this source (repeatable): {', '.join(SOURCE_NAMES)}",
+    )
+    ingest.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="drop the selected sources' tables and state, then reload full history",
+    )
+    ingest.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help=f"treat this date as today (also ${settings.AS_OF_ENV})"
+    )
+    ingest.add_argument(
+        "--warehouse", type=Path, metavar="PATH", help=f"DuckDB file to load (also ${settings.WAREHOUSE_ENV})"
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    emulator = sub.add_parser(
+        "emulator",
+        help="serve the API emulator on a loopback port",
+        description="Serve the synthetic FiscalData and yield-curve endpoints on 127.0.0.1, for pointing any client at.",
+    )
+    emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
+    emulator.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help="last date of the synthetic history (default today)"
+    )
+    emulator.set_defaults(func=cmd_emulator)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

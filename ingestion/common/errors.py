@@ -1,0 +1,19 @@
+"""Errors that name the source, the request and the record, so a failed load says what to fix."""
+
+from __future__ import annotations
+
+
+class SourceDataError(ValueError):
+    """A payload the pipeline cannot load as it stands (malformed page, missing field, bad value)."""
+
+    def __init__(self, source: str, where: str, problem: str) -> None:
+        self.source, self.where, self.problem = source, where, problem
+        super().__init__(f"[{source}] {where}: {problem}")
+
+
+class SourceHTTPError(RuntimeError):
+    """The source's server kept failing after the bounded retries."""
+
+    def __init__(self, source: str, url: str, problem: str) -> None:
+        self.source, self.url, self.problem = source, url, problem
+        super().__init__(f"[{source}] GET {url}: {problem}")

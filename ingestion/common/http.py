@@ -1,0 +1,61 @@
+"""HTTP for every source: dlt's retrying requests client and REST client, with bounded waits.
+
+Retries cover HTTP 429 and 5xx, timeouts and dropped connections, with exponential backoff. A
+`Retry-After` header is honoured but capped at `runtime.request_max_retry_delay`, so a server asking
+for an hour cannot stall a run. Attempts, backoff, cap and timeout come from dlt's `[runtime]` config
+(`RUNTIME__REQUEST_MAX_ATTEMPTS`, `..._BACKOFF_FACTOR`, `..._MAX_RETRY_DELAY`, `..._TIMEOUT`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from dlt.sources.helpers.requests.retry import Client, _make_retry
+from dlt.sources.helpers.requests.session import Session
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests import Response
+
+log = logging.getLogger("treasury.ingest")
+
+
+class BoundedRetryClient(Client):
+    """dlt's `Client` whose Retry-After wait never exceeds the configured maximum delay."""
+
+    def _make_session(self) -> Session:
+        session = Session(**self._session_kwargs)  # type: ignore[arg-type]
+        for key, value in self._session_attrs.items():
+            setattr(session, key, value)
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
+        retry = _make_retry(**self._retry_kwargs)
+        cap = self._retry_kwargs["max_delay"]
+        cap_seconds = cap.total_seconds() if isinstance(cap, timedelta) else float(cap)
+        wait = retry.wait
+
+        def bounded_wait(retry_state) -> float:
+            seconds = min(float(wait(retry_state)), cap_seconds)
+            outcome = retry_state.outcome
+            response = None if outcome is None or outcome.failed else outcome.result()
+            status = getattr(response, "status_code", "error")
+            log.warning("retrying %s (HTTP %s) in %.1fs", getattr(response, "url", ""), status, seconds)
+            return seconds
+
+        session.send = retry.copy(wait=bounded_wait).wraps(session.send)  # type: ignore[method-assign]
+        return session
+
+
+def make_session() -> Session:
+    """A requests session with the project's retry policy, configured from dlt's runtime config."""
+    client = BoundedRetryClient()
+    client.configure()
+    return client.session
+
+
+def rest_client(base_url: str, paginator: BasePaginator | None = None, data_selector: str | None = None) -> RESTClient:
+    return RESTClient(base_url=base_url, session=make_session(), paginator=paginator, data_selector=data_selector)
+
+
+def describe_response(response: Response) -> str:
+    return f"HTTP {response.status_code} {response.reason}: {response.text[:200]!r}"

@@ -1,0 +1,188 @@
+"""The API emulator: the public endpoints the pipeline uses, served from the synthetic data set.
+
+`Emulator` is a WSGI app. `serve()` runs it on a loopback port in a background thread (the CLI's
+`treasury emulator` and sample mode both use it), so the pipeline's real HTTP code runs unchanged and
+only the host differs. Every answered request is logged, and faults can be queued per path (HTTP
+status with an optional Retry-After, a malformed body, a cut connection, a delay) for failure tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from socketserver import ThreadingMixIn
+from urllib.parse import parse_qsl
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from ingestion.emulator import auctions, fiscaldata, yields
+from ingestion.settings import as_of as default_as_of
+from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
+
+FISCALDATA_ROOT = "/services/api/fiscal_service"
+AUCTIONS_PATH = FISCALDATA_ROOT + "/v1/accounting/od/auctions_query"
+UPCOMING_PATH = FISCALDATA_ROOT + "/v1/accounting/od/upcoming_auctions"
+YIELD_ROOT = "/resource-center/data-chart-center/interest-rates"
+YIELD_CSV_PREFIX = YIELD_ROOT + "/daily-treasury-rates.csv/"
+
+
+@dataclass
+class Fault:
+    """A scripted failure for requests whose path contains `path_contains` (and query, `query_contains`)."""
+
+    path_contains: str
+    status: int = 500
+    times: int | None = 1  # None: forever
+    retry_after: str | None = None
+    body: str | None = None  # a 200 with this body when status == 200 (malformed payloads)
+    cut: bool = False  # send headers promising more bytes than are sent, then close
+    delay: float = 0.0
+    query_contains: str = ""
+
+
+@dataclass
+class LoggedRequest:
+    path: str
+    params: dict[str, str]
+    status: int
+
+
+@dataclass
+class Emulator:
+    as_of: date = field(default_factory=default_as_of)
+    # Extra fields added to every auctions_query record, to emulate schema drift upstream.
+    drift_fields: dict[str, str] = field(default_factory=dict)
+    requests: list[LoggedRequest] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    # --- test helpers -------------------------------------------------------------------------
+    def add_fault(self, path_contains: str, **kwargs) -> Fault:
+        fault = Fault(path_contains, **kwargs)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def requests_to(self, path_contains: str) -> list[LoggedRequest]:
+        return [r for r in self.requests if path_contains in r.path]
+
+    # --- WSGI ---------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        fault = self._take_fault(path, environ.get("QUERY_STRING", ""))
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.cut:
+                self._log(path, params, 200)
+                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "100000")])
+                return [b'{"data":[{"cusip":"9127']
+            if fault.status != 200:
+                headers = [("Content-Type", "application/json")]
+                if fault.retry_after is not None:
+                    headers.append(("Retry-After", fault.retry_after))
+                self._log(path, params, fault.status)
+                start_response(f"{fault.status} Emulated fault", headers)
+                return [json.dumps({"error": "emulated fault", "status": fault.status}).encode()]
+            if fault.body is not None:
+                self._log(path, params, 200)
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [fault.body.encode()]
+        try:
+            status, content_type, body = self._route(path, params)
+        except fiscaldata.QueryError as exc:
+            status, content_type = 400, "application/json"
+            body = json.dumps({"error": "Invalid Query Param", "message": str(exc)}).encode()
+        self._log(path, params, status)
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+        start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _take_fault(self, path: str, query: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.path_contains in path and fault.query_contains in query and fault.times != 0:
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def _log(self, path: str, params: dict[str, str], status: int) -> None:
+        with self._lock:
+            self.requests.append(LoggedRequest(path, params, status))
+
+    def _route(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+        if path == AUCTIONS_PATH:
+            records = auctions.auction_records(self.as_of)
+            spec = dict(AUCTIONS_QUERY_FIELDS)
+            if self.drift_fields:
+                records = tuple({**r, **self.drift_fields} for r in records)
+                spec.update({k: "text" for k in self.drift_fields})
+            return 200, "application/json", json.dumps(fiscaldata.query(records, spec, params)).encode()
+        if path == UPCOMING_PATH:
+            answer = fiscaldata.query(auctions.upcoming_records(self.as_of), UPCOMING_AUCTIONS_FIELDS, params)
+            return 200, "application/json", json.dumps(answer).encode()
+        if path.startswith(YIELD_CSV_PREFIX):
+            parts = path[len(YIELD_CSV_PREFIX) :].strip("/").split("/")
+            if params.get("type") != "daily_treasury_yield_curve":
+                return 404, "text/plain", b"unknown type"
+            if parts[0] == "all":
+                years = range(yields.HISTORY_START.year, self.as_of.year + 1)
+            elif parts[0].isdigit():
+                years = [int(parts[0])]
+            else:
+                return 404, "text/plain", b"unknown year"
+            return 200, "text/csv; charset=utf-8", self._yield_csv(list(years)).encode()
+        return 404, "text/plain", f"no such endpoint: {path}".encode()
+
+    def _yield_csv(self, years: list[int]) -> str:
+        curve = yields.build_curve(self.as_of)
+        present: list[str] = []
+        rows: list[tuple[date, dict[str, float | None]]] = []
+        for year in sorted(years, reverse=True):
+            labels, year_rows = yields.daily_rows(curve, year)
+            present = [label for label, _ in yields.TENORS if label in set(present) | set(labels)]
+            rows.extend((d, dict(zip(labels, values))) for d, values in year_rows)
+        if not present:
+            present = [label for label, _ in yields.TENORS if yields.is_published(label, self.as_of)]
+        header = "Date," + ",".join(f'"{label}"' for label in present)
+        lines = [header]
+        for day, values in rows:
+            cells = ["" if values.get(label) is None else f"{values[label]:.2f}" for label in present]
+            lines.append(f"{day:%m/%d/%Y}," + ",".join(cells))
+        # As served: LF line ends and no final newline.
+        return "\n".join(lines)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@contextmanager
+def serve(emulator: Emulator, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `emulator` on a loopback port in a background thread; yields the root URL."""
+    server = make_server(host, port, emulator, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="treasury-emulator", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def base_urls(root: str) -> dict[str, str]:
+    """Base URLs of each source on an emulator served at `root`."""
+    return {"treasury_auctions": root + FISCALDATA_ROOT, "par_yield_curve": root + YIELD_ROOT}

@@ -1,0 +1,83 @@
+"""The daily Treasury par yield curve from home.treasury.gov, one CSV per year.
+
+Plain dlt; runnable on its own (`python -m ingestion.par_yield_curve`).
+
+One row per business day (`curve_date`), merged on the date, with every tenor the source has ever
+published (NULL where a tenor did not exist then). Incremental by year: the cursor is `curve_date`,
+and each run re-reads the years from the latest loaded date's year to the as-of year, which in steady
+state is the current year only. The look-back lag reaches back to 1 January of the as-of year, so
+every row of the re-read year passes the cursor filter and a value Treasury corrects is merged too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
+from requests import HTTPError, RequestException
+
+from ingestion.common.errors import SourceHTTPError
+from ingestion.common.http import describe_response, log, make_session
+from ingestion.common.records import DriftReport
+from ingestion.par_yield_curve.parser import parse_csv
+from ingestion.settings import YIELD_CURVE_BASE_URL
+from ingestion.settings import as_of as default_as_of
+
+SOURCE = "par_yield_curve"
+HISTORY_START = date(1990, 1, 1)
+CSV_PATH = "daily-treasury-rates.csv/{year}/all"
+
+
+def year_url(base_url: str, year: int) -> tuple[str, dict[str, str]]:
+    return (
+        f"{base_url.rstrip('/')}/{CSV_PATH.format(year=year)}",
+        {"type": "daily_treasury_yield_curve", "field_tdr_date_value": str(year), "page": "", "_format": "csv"},
+    )
+
+
+@dlt.source(name=SOURCE)
+def par_yield_curve(
+    base_url: str = YIELD_CURVE_BASE_URL,
+    as_of: date | None = None,
+    drift: DriftReport | None = None,
+):
+    """The par yield curve, year by year up to the as-of year."""
+    end = as_of or default_as_of()
+    drift = drift if drift is not None else DriftReport()
+    days_into_year = (end - date(end.year, 1, 1)).days
+
+    @dlt.resource(
+        name="daily_par_yields",
+        primary_key="curve_date",
+        write_disposition="merge",
+        columns={"curve_date": {"nullable": False}},
+    )
+    def daily_par_yields(
+        curve_date=dlt.sources.incremental("curve_date", initial_value=HISTORY_START, lag=days_into_year),
+    ) -> Iterator[pa.Table]:
+        session = make_session()
+        first_year = curve_date.start_value.year
+        loaded = 0
+        for year in range(first_year, end.year + 1):
+            url, params = year_url(base_url, year)
+            try:
+                response = session.get(url, params=params)
+            except HTTPError as exc:
+                raise SourceHTTPError(
+                    f"{SOURCE}.daily_par_yields", exc.response.url, f"{describe_response(exc.response)} (after retries)"
+                ) from exc
+            except RequestException as exc:
+                raise SourceHTTPError(f"{SOURCE}.daily_par_yields", url, f"{type(exc).__name__}: {exc}") from exc
+            table = parse_csv(
+                response.text, source=f"{SOURCE}.daily_par_yields", where=f"year {year} ({response.url})", drift=drift
+            )
+            table = table.filter(pc.less_equal(table["curve_date"], pa.scalar(end, pa.date32())))
+            loaded += table.num_rows
+            log.info("%s.daily_par_yields: year %d, %d rows (%d so far)", SOURCE, year, table.num_rows, loaded)
+            if table.num_rows:
+                yield table
+
+    return daily_par_yields

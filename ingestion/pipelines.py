@@ -1,0 +1,190 @@
+"""Run the dlt sources into the DuckDB warehouse: one pipeline and one `raw_<source>` schema per source.
+
+Used by the CLI (`treasury ingest`) and, later, by Dagster. In sample mode the built-in API emulator is
+served on a loopback port for the length of the run and every source's base URL points at it; the
+request, paging, parsing and loading code is the same as against the public hosts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dlt
+import duckdb
+
+from ingestion import settings
+from ingestion.common.records import DriftReport
+from ingestion.par_yield_curve import par_yield_curve
+from ingestion.treasury_auctions import treasury_auctions
+
+SOURCE_NAMES = ("treasury_auctions", "par_yield_curve")
+
+
+def dataset_name(source: str) -> str:
+    return f"raw_{source}"
+
+
+def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport):
+    kwargs = {"drift": drift}
+    if base_url is not None:
+        kwargs["base_url"] = base_url
+    if name == "treasury_auctions":
+        return treasury_auctions(**kwargs)
+    if name == "par_yield_curve":
+        return par_yield_curve(as_of=as_of, **kwargs)
+    raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
+
+
+def make_pipeline(name: str, warehouse: Path) -> dlt.Pipeline:
+    # Pipeline state lives next to the warehouse file it describes, so two warehouses never share state.
+    pipelines_dir = warehouse.parent / ".dlt_pipelines" / warehouse.stem
+    return dlt.pipeline(
+        pipeline_name=f"treasury_{name}",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name=dataset_name(name),
+        pipelines_dir=str(pipelines_dir),
+    )
+
+
+@dataclass
+class TableResult:
+    source: str
+    table: str
+    rows_loaded: int
+    rows_in_table: int
+
+
+@dataclass
+class SourceResult:
+    source: str
+    seconds: float
+    tables: list[TableResult] = field(default_factory=list)
+    drift: DriftReport = field(default_factory=DriftReport)
+    error: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    warehouse: Path
+    as_of: date
+    sample: bool
+    results: list[SourceResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.error is None for r in self.results)
+
+    def render(self) -> str:
+        label = "SAMPLE DATA (built-in emulator, synthetic)" if self.sample else "public APIs"
+        lines = [f"Ingest into {self.warehouse} from {label}, as of {self.as_of}", ""]
+        lines.append(f"{'source':<19}{'table':<20}{'loaded':>10}{'in table':>11}{'seconds':>9}")
+        for r in self.results:
+            if r.error:
+                lines.append(f"{r.source:<19}{'FAILED':<20}{'':>10}{'':>11}{r.seconds:>9.1f}")
+                continue
+            for i, t in enumerate(r.tables):
+                seconds = f"{r.seconds:.1f}" if i == 0 else ""
+                lines.append(
+                    f"{r.source if i == 0 else '':<19}{t.table:<20}{t.rows_loaded:>10,}{t.rows_in_table:>11,}{seconds:>9}"
+                )
+        drifts = [f"  {r.source}: {r.drift.describe()}" for r in self.results if r.drift]
+        lines += ["", "Schema drift: " + ("none" if not drifts else "")] + drifts
+        for r in self.results:
+            if r.error:
+                lines += ["", f"{r.source} failed; tables keep what earlier runs loaded:", f"  {r.error}"]
+        return "\n".join(lines)
+
+
+@contextmanager
+def sample_base_urls(as_of: date) -> Iterator[dict[str, str]]:
+    """Serve the emulator on a loopback port for the duration; yields each source's base URL."""
+    from ingestion.emulator.server import Emulator, base_urls, serve
+
+    with serve(Emulator(as_of=as_of)) as root:
+        yield base_urls(root)
+
+
+def _table_count(warehouse: Path, schema: str, table: str) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+
+
+def run_source(
+    name: str,
+    *,
+    warehouse: Path,
+    as_of: date,
+    base_url: str | None = None,
+    full_refresh: bool = False,
+) -> SourceResult:
+    drift = DriftReport()
+    started = time.perf_counter()
+    pipeline = make_pipeline(name, warehouse)
+    source = make_source(name, base_url, as_of, drift)
+    info = pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    info.raise_on_failed_jobs()
+    result = SourceResult(name, time.perf_counter() - started, drift=drift)
+    counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
+    for resource in source.resources.keys():
+        loaded = counts.get(resource, 0)
+        try:
+            in_table = _table_count(warehouse, dataset_name(name), resource)
+        except duckdb.CatalogException:
+            in_table = 0
+        result.tables.append(TableResult(name, resource, loaded, in_table))
+    return result
+
+
+def run_ingest(
+    sources: list[str] | None = None,
+    *,
+    sample: bool | None = None,
+    full_refresh: bool = False,
+    warehouse: Path | None = None,
+    as_of: date | None = None,
+    base_urls: dict[str, str] | None = None,
+    on_source: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Load each source in turn; a failing source is reported and the others still run."""
+    sample = settings.sample_mode() if sample is None else sample
+    warehouse = warehouse or settings.warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    as_of = as_of or settings.as_of()
+    names = list(sources or SOURCE_NAMES)
+    for name in names:
+        if name not in SOURCE_NAMES:
+            raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
+    summary = IngestSummary(warehouse, as_of, sample)
+    with ExitStack() as stack:
+        urls = dict(base_urls or {})
+        if sample and not base_urls:
+            urls = stack.enter_context(sample_base_urls(as_of))
+        for name in names:
+            if on_source:
+                on_source(name)
+            started = time.perf_counter()
+            try:
+                result = run_source(
+                    name, warehouse=warehouse, as_of=as_of, base_url=urls.get(name), full_refresh=full_refresh
+                )
+            except Exception as exc:  # noqa: BLE001 - reported per source; the CLI exits non-zero
+                result = SourceResult(name, time.perf_counter() - started, error=root_cause(exc))
+            summary.results.append(result)
+    return summary
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost project error in a dlt exception chain (dlt wraps extract errors twice)."""
+    from ingestion.common.errors import SourceDataError, SourceHTTPError
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (SourceDataError, SourceHTTPError)):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return f"{type(exc).__name__}: {exc}"

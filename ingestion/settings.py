@@ -1,0 +1,46 @@
+"""Settings shared by the CLI, the sources and the emulator: one environment variable per concept."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+# The DuckDB file the pipeline builds (dlt, dbt and Dagster all read this one variable).
+WAREHOUSE_ENV = "TREASURY_WAREHOUSE"
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+# Sample mode: run every source against the built-in API emulator instead of the public hosts.
+SAMPLE_ENV = "TREASURY_SAMPLE"
+# The date the run treats as today (the emulator's data horizon and the end of every fetch range).
+AS_OF_ENV = "TREASURY_AS_OF"
+
+# Public hosts; each is overridable through dlt config (`sources.<name>.base_url`) or its env var.
+FISCALDATA_BASE_URL = "https://api.fiscaldata.treasury.gov/services/api/fiscal_service"
+YIELD_CURVE_BASE_URL = "https://home.treasury.gov/resource-center/data-chart-center/interest-rates"
+
+# dlt, dbt and Dagster send nothing anywhere but the data hosts.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# Every raw row carries the dlt load that wrote it (dlt leaves it off Arrow tables by default).
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE)
+
+
+def sample_mode() -> bool:
+    return os.environ.get(SAMPLE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def as_of() -> date:
+    """TREASURY_AS_OF if set, otherwise today's date in New York (the sources' publication clock)."""
+    raw = os.environ.get(AS_OF_ENV, "").strip()
+    if raw:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError as exc:
+            raise ValueError(f"{AS_OF_ENV}={raw!r} is not a date (YYYY-MM-DD)") from exc
+    return datetime.now(NEW_YORK).date()

@@ -1,0 +1,157 @@
+"""Treasury auction results and the auction calendar from FiscalData (`auctions_query`, `upcoming_auctions`).
+
+Plain dlt; runnable on its own (`python -m ingestion.treasury_auctions`).
+
+Key: (cusip, auction_date). A CUSIP is auctioned again when a security is reopened, so the CUSIP
+alone is not unique; `record_date` changes as FiscalData refreshes a row (announcement, then
+results), so it is not part of the key. Rows are merged on the key, so a row announced with "null"
+results is updated in place when the results arrive.
+
+Incremental on auction_date with a look-back window (`lookback_days`, default 30): each run re-reads
+the auctions from (latest loaded auction date - lookback) on, which picks up late-filled fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from urllib.parse import parse_qs, urlparse
+
+import dlt
+import pyarrow as pa
+from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
+from requests import HTTPError, RequestException, Response
+
+from ingestion.common.errors import SourceDataError, SourceHTTPError
+from ingestion.common.http import describe_response, log, rest_client
+from ingestion.common.records import DriftReport, records_to_table
+from ingestion.settings import FISCALDATA_BASE_URL
+from ingestion.treasury_auctions.fields import (
+    AUCTIONS_QUERY_FIELDS,
+    AUCTIONS_REQUIRED,
+    UPCOMING_AUCTIONS_FIELDS,
+    UPCOMING_REQUIRED,
+)
+
+SOURCE = "treasury_auctions"
+AUCTIONS_ENDPOINT = "v1/accounting/od/auctions_query"
+UPCOMING_ENDPOINT = "v1/accounting/od/upcoming_auctions"
+HISTORY_START = date(1979, 1, 1)
+MAX_PAGE_SIZE = 10000
+
+
+def _validate_page(source: str):
+    """A response hook: a 200 whose body is not a FiscalData page fails naming the URL."""
+
+    def hook(response: Response, *args, **kwargs) -> None:
+        if not response.ok:
+            return
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise SourceDataError(source, f"page {response.url}", "body has no 'data' list")
+        meta = body.get("meta")
+        if not isinstance(meta, dict) or not isinstance(meta.get("total-pages"), int):
+            raise SourceDataError(source, f"page {response.url}", "body has no integer 'meta.total-pages'")
+
+    return hook
+
+
+def _pages(base_url: str, endpoint: str, params: dict, resource: str) -> Iterator[tuple[list[dict], str, int, int]]:
+    """(records, url, page number, total pages) for every page of a FiscalData query."""
+    client = rest_client(
+        base_url,
+        paginator=PageNumberPaginator(base_page=1, page_param="page[number]", total_path="meta.total-pages"),
+        data_selector="data",
+    )
+    try:
+        for page in client.paginate(
+            endpoint, params=params, hooks={"response": [_validate_page(f"{SOURCE}.{resource}")]}
+        ):
+            response = page.response
+            body = response.json()
+            yield list(page), response.url, _page_number(response.url), body["meta"]["total-pages"]
+    except HTTPError as exc:
+        url = exc.response.url if exc.response is not None else "?"
+        problem = describe_response(exc.response) if exc.response is not None else str(exc)
+        raise SourceHTTPError(f"{SOURCE}.{resource}", url, f"{problem} (after retries)") from exc
+    except RequestException as exc:
+        raise SourceHTTPError(
+            f"{SOURCE}.{resource}", getattr(exc.request, "url", base_url), f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _page_number(url: str) -> int:
+    values = parse_qs(urlparse(url).query).get("page[number]", ["1"])
+    return int(values[0])
+
+
+def _read(base_url, endpoint, params, resource, spec, required, drift) -> Iterator[pa.Table]:
+    loaded = 0
+    for records, url, number, total in _pages(base_url, endpoint, params, resource):
+        table = records_to_table(
+            records,
+            spec,
+            source=f"{SOURCE}.{resource}",
+            where=f"page {number} of {total} ({url})",
+            key_fields=("cusip", "auction_date"),
+            required=required,
+            drift=drift,
+        )
+        loaded += table.num_rows
+        log.info("%s.%s: page %d/%d, %d rows (%d so far)", SOURCE, resource, number, total, table.num_rows, loaded)
+        if table.num_rows:
+            yield table
+
+
+@dlt.source(name=SOURCE)
+def treasury_auctions(
+    base_url: str = FISCALDATA_BASE_URL,
+    page_size: int = MAX_PAGE_SIZE,
+    lookback_days: int = 30,
+    drift: DriftReport | None = None,
+):
+    """Auction results (`auctions_query`) and the announced calendar (`upcoming_auctions`)."""
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+    drift = drift if drift is not None else DriftReport()
+
+    @dlt.resource(
+        name="auctions_query",
+        primary_key=("cusip", "auction_date"),
+        write_disposition="merge",
+        columns={f: {"nullable": False} for f in AUCTIONS_REQUIRED},
+    )
+    def auctions_query(
+        auction_date=dlt.sources.incremental("auction_date", initial_value=HISTORY_START, lag=lookback_days),
+    ) -> Iterator[pa.Table]:
+        params = {
+            "filter": f"auction_date:gte:{auction_date.start_value.isoformat()}",
+            "sort": "auction_date,cusip",
+            "page[size]": page_size,
+        }
+        yield from _read(
+            base_url, AUCTIONS_ENDPOINT, params, "auctions_query", AUCTIONS_QUERY_FIELDS, AUCTIONS_REQUIRED, drift
+        )
+
+    @dlt.resource(
+        name="upcoming_auctions",
+        primary_key=("cusip", "auction_date"),
+        write_disposition="merge",
+        columns={f: {"nullable": False} for f in UPCOMING_REQUIRED},
+    )
+    def upcoming_auctions(
+        record_date=dlt.sources.incremental("record_date", initial_value=date(2000, 1, 1), lag=lookback_days),
+    ) -> Iterator[pa.Table]:
+        params = {
+            "filter": f"record_date:gte:{record_date.start_value.isoformat()}",
+            "sort": "record_date,auction_date,cusip",
+            "page[size]": page_size,
+        }
+        yield from _read(
+            base_url, UPCOMING_ENDPOINT, params, "upcoming_auctions", UPCOMING_AUCTIONS_FIELDS, UPCOMING_REQUIRED, drift
+        )
+
+    return auctions_query, upcoming_auctions
