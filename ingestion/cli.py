@@ -19,10 +19,13 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="  %(message)s", stream=sys.stderr)
+def _progress_handler(verbose: bool) -> logging.Handler:
+    """Progress lines (per source, per page or year, with counts) on stderr; dlt's own lines with -v."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
     logging.getLogger("treasury").setLevel(logging.INFO)
-    logging.getLogger("dlt").setLevel(logging.WARNING)
+    logging.getLogger("dlt").setLevel(logging.INFO if verbose else logging.WARNING)
+    return handler
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -113,8 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.verbose)
-    return args.func(args)
+    handler = _progress_handler(args.verbose)
+    logger = logging.getLogger("treasury")
+    logger.addHandler(handler)
+    try:
+        return args.func(args)
+    finally:
+        logger.removeHandler(handler)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from dlt.sources.helpers.requests.retry import Client, _make_retry
+from dlt.sources.helpers.requests.retry import Client, _get_retry_response, _make_retry
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
@@ -36,25 +36,42 @@ class BoundedRetryClient(Client):
 
         def bounded_wait(retry_state) -> float:
             seconds = min(float(wait(retry_state)), cap_seconds)
-            outcome = retry_state.outcome
-            response = None if outcome is None or outcome.failed else outcome.result()
-            status = getattr(response, "status_code", "error")
-            log.warning("retrying %s (HTTP %s) in %.1fs", getattr(response, "url", ""), status, seconds)
+            response = _get_retry_response(retry_state)
+            if response is not None:
+                log.warning("retrying %s (HTTP %s) in %.1fs", response.url, response.status_code, seconds)
+            else:
+                log.warning("retrying after %r in %.1fs", retry_state.outcome.exception(), seconds)
             return seconds
 
         session.send = retry.copy(wait=bounded_wait).wraps(session.send)  # type: ignore[method-assign]
         return session
 
 
-def make_session() -> Session:
+def make_session(*, raise_for_status: bool = True) -> Session:
     """A requests session with the project's retry policy, configured from dlt's runtime config."""
-    client = BoundedRetryClient()
+    client = BoundedRetryClient(raise_for_status=raise_for_status)
     client.configure()
     return client.session
 
 
 def rest_client(base_url: str, paginator: BasePaginator | None = None, data_selector: str | None = None) -> RESTClient:
-    return RESTClient(base_url=base_url, session=make_session(), paginator=paginator, data_selector=data_selector)
+    # RESTClient raises for status in its response hooks (see `raise_then`), after the retries.
+    return RESTClient(
+        base_url=base_url,
+        session=make_session(raise_for_status=False),
+        paginator=paginator,
+        data_selector=data_selector,
+    )
+
+
+def raise_then(check):
+    """A response hook: raise HTTPError for an error status (retried by the session), else run `check`."""
+
+    def hook(response: Response, *args, **kwargs) -> None:
+        response.raise_for_status()
+        check(response)
+
+    return hook
 
 
 def describe_response(response: Response) -> str:

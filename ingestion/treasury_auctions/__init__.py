@@ -23,7 +23,7 @@ from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 from requests import HTTPError, RequestException, Response
 
 from ingestion.common.errors import SourceDataError, SourceHTTPError
-from ingestion.common.http import describe_response, log, rest_client
+from ingestion.common.http import describe_response, log, raise_then, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.treasury_auctions.fields import (
@@ -43,9 +43,7 @@ MAX_PAGE_SIZE = 10000
 def _validate_page(source: str):
     """A response hook: a 200 whose body is not a FiscalData page fails naming the URL."""
 
-    def hook(response: Response, *args, **kwargs) -> None:
-        if not response.ok:
-            return
+    def check(response: Response) -> None:
         try:
             body = response.json()
         except ValueError as exc:
@@ -56,7 +54,7 @@ def _validate_page(source: str):
         if not isinstance(meta, dict) or not isinstance(meta.get("total-pages"), int):
             raise SourceDataError(source, f"page {response.url}", "body has no integer 'meta.total-pages'")
 
-    return hook
+    return raise_then(check)
 
 
 def _pages(base_url: str, endpoint: str, params: dict, resource: str) -> Iterator[tuple[list[dict], str, int, int]]:
