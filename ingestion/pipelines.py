@@ -18,11 +18,12 @@ import dlt
 import duckdb
 
 from ingestion import settings
+from ingestion.cftc_tff import cftc_tff
 from ingestion.common.records import DriftReport
 from ingestion.par_yield_curve import par_yield_curve
 from ingestion.treasury_auctions import treasury_auctions
 
-SOURCE_NAMES = ("treasury_auctions", "par_yield_curve")
+SOURCE_NAMES = ("treasury_auctions", "par_yield_curve", "cftc_tff")
 
 
 def dataset_name(source: str) -> str:
@@ -37,6 +38,8 @@ def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport
         return treasury_auctions(**kwargs)
     if name == "par_yield_curve":
         return par_yield_curve(as_of=as_of, **kwargs)
+    if name == "cftc_tff":
+        return cftc_tff(**kwargs)
     raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
 
 
@@ -130,7 +133,7 @@ def run_source(
     info.raise_on_failed_jobs()
     result = SourceResult(name, time.perf_counter() - started, drift=drift)
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
-    for resource in source.resources.keys():
+    for resource in source.selected_resources.keys():
         loaded = counts.get(resource, 0)
         try:
             in_table = _table_count(warehouse, dataset_name(name), resource)

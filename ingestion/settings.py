@@ -20,6 +20,8 @@ AS_OF_ENV = "TREASURY_AS_OF"
 # Public hosts; each is overridable through dlt config (`sources.<name>.base_url`) or its env var.
 FISCALDATA_BASE_URL = "https://api.fiscaldata.treasury.gov/services/api/fiscal_service"
 YIELD_CURVE_BASE_URL = "https://home.treasury.gov/resource-center/data-chart-center/interest-rates"
+CFTC_BASE_URL = "https://publicreporting.cftc.gov"
+TIC_BASE_URL = "https://ticdata.treasury.gov/resource-center/data-chart-center/tic/Documents"
 
 # dlt, dbt and Dagster send nothing anywhere but the data hosts.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")

@@ -74,5 +74,12 @@ def raise_then(check):
     return hook
 
 
+def parse_json_once(response: Response):
+    """Parse the body and make later `response.json()` calls (RESTClient's) reuse it: pages run to 10+ MB."""
+    body = response.json()
+    response.json = lambda **kwargs: body  # type: ignore[method-assign]
+    return body
+
+
 def describe_response(response: Response) -> str:
     return f"HTTP {response.status_code} {response.reason}: {response.text[:200]!r}"

@@ -8,8 +8,9 @@ text and reported, never dropped.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,10 +18,19 @@ import pyarrow.compute as pc
 from ingestion.common.errors import SourceDataError
 
 TEXT, DATE, DECIMAL, BOOL, INT = "text", "date", "decimal", "bool", "int"
+# A date sent as a floating timestamp at midnight ("2025-08-05T00:00:00.000", Socrata).
+DATE_TS = "date_ts"
 
 # Exact decimals, wide enough for dollar amounts to 10^29 and rates/ratios to 9 places.
 DECIMAL_TYPE = pa.decimal128(38, 9)
-ARROW_TYPES = {TEXT: pa.string(), DATE: pa.date32(), DECIMAL: DECIMAL_TYPE, BOOL: pa.bool_(), INT: pa.int64()}
+ARROW_TYPES = {
+    TEXT: pa.string(),
+    DATE: pa.date32(),
+    DATE_TS: pa.date32(),
+    DECIMAL: DECIMAL_TYPE,
+    BOOL: pa.bool_(),
+    INT: pa.int64(),
+}
 NULL_MARKERS = ("null", "", "N/A")
 BOOL_VALUES = {"Yes": True, "No": False}
 
@@ -53,8 +63,8 @@ def _describe_record(record: dict, key_fields: tuple[str, ...]) -> str:
     return f"record ({key})" if key else "record"
 
 
-def _convert(values: list, kind: str) -> pa.Array:
-    raw = pa.array(values, type=pa.string())
+def _convert(values: list | pa.Array, kind: str) -> pa.Array:
+    raw = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
     is_null = pc.is_in(raw, value_set=pa.array(NULL_MARKERS))
     cleaned = pc.if_else(is_null, pa.scalar(None, pa.string()), pc.utf8_trim_whitespace(raw))
     if kind == TEXT:
@@ -64,10 +74,32 @@ def _convert(values: list, kind: str) -> pa.Array:
         if not pc.all(known).as_py():
             raise ValueError("expected Yes/No")
         return pc.equal(cleaned, "Yes")
-    if kind == DECIMAL:
-        # Casting via Decimal keeps every digit and rejects text that is not a number.
-        return pa.array([None if v is None else Decimal(v) for v in cleaned.to_pylist()], type=DECIMAL_TYPE)
+    if kind == DATE_TS:
+        time_part = pc.utf8_slice_codeunits(cleaned, 10)
+        midnight = pc.is_in(time_part, value_set=pa.array(["", "T00:00:00", "T00:00:00.000"]))
+        if not pc.all(pc.or_(pc.is_null(cleaned), midnight)).as_py():
+            raise ValueError("expected a date at midnight (YYYY-MM-DDT00:00:00.000)")
+        return pc.cast(pc.utf8_slice_codeunits(cleaned, 0, 10), pa.date32())
+    # Arrow's casts are exact: text that is not a number, or digits beyond the scale, raise.
     return pc.cast(cleaned, ARROW_TYPES[kind])
+
+
+def _raw_columns(records: list[dict], names: list[str]) -> list:
+    """The raw text of each field, column by column (Arrow's C++ reads the dicts; Python only if it must)."""
+    try:
+        struct = pa.array(records, type=pa.struct([pa.field(n, pa.string()) for n in names]))
+        return [struct.field(i) for i in range(len(names))]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # A value that is not text (a JSON number, an object): read per field so the error can name it.
+        return [[r.get(n) for r in records] for n in names]
+
+
+def _row_hashes(raw_columns: list[pa.Array]) -> pa.Array:
+    """A hash of each record as published (every field in spec order): the version of a row for vintages."""
+    joined = pc.binary_join_element_wise(
+        *[pc.fill_null(c, "\x00") for c in raw_columns], "\x1f", null_handling="replace", null_replacement="\x00"
+    )
+    return pa.array([hashlib.sha1(v.encode()).hexdigest() for v in joined.to_pylist()], type=pa.string())
 
 
 def _first_bad(values: list, kind: str) -> int:
@@ -88,8 +120,12 @@ def records_to_table(
     key_fields: tuple[str, ...],
     required: tuple[str, ...] = (),
     drift: DriftReport | None = None,
+    row_hash_column: str | None = None,
 ) -> pa.Table:
-    """A typed table with every spec column (NULL where absent) plus any unknown upstream fields as text."""
+    """A typed table with every spec column (NULL where absent) plus any unknown upstream fields as text.
+
+    With `row_hash_column`, a column holding a hash of each record's published values is appended.
+    """
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise SourceDataError(source, where, f"row {i} is {type(record).__name__}, expected a JSON object")
@@ -105,12 +141,15 @@ def records_to_table(
     report = DriftReport(new_fields=seen - set(spec), missing_fields=set(spec) - seen if records else set())
     if drift is not None:
         drift.merge(report)
-    columns, fields = [], []
-    for name, kind in list(spec.items()) + [(n, TEXT) for n in sorted(report.new_fields)]:
-        values = [r.get(name) for r in records]
+    names = list(spec) + sorted(report.new_fields)
+    kinds = [spec.get(n, TEXT) for n in names]
+    raw = _raw_columns(records, names)
+    columns, fields, raw_columns = [], [], []
+    for name, kind, values in zip(names, kinds, raw):
         try:
             array = _convert(values, kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, InvalidOperation, TypeError) as exc:
+            values = values if isinstance(values, list) else values.to_pylist()
             i = _first_bad(values, kind)
             record = records[i] if i >= 0 else {}
             raise SourceDataError(
@@ -119,6 +158,11 @@ def records_to_table(
                 f"field {name!r} = {values[i] if i >= 0 else '?'!r} is not a valid {kind} "
                 f"in {_describe_record(record, key_fields)}",
             ) from exc
+        if row_hash_column:
+            raw_columns.append(values if isinstance(values, pa.Array) else pa.array(values, type=pa.string()))
         columns.append(array)
         fields.append(pa.field(name, ARROW_TYPES[kind], nullable=name not in required))
+    if row_hash_column:
+        columns.append(_row_hashes(raw_columns))
+        fields.append(pa.field(row_hash_column, pa.string(), nullable=False))
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))

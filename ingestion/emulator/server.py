@@ -19,7 +19,8 @@ from socketserver import ThreadingMixIn
 from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from ingestion.emulator import auctions, fiscaldata, yields
+from ingestion.cftc_tff.fields import DATASET_ID
+from ingestion.emulator import auctions, cftc, fiscaldata, socrata, yields
 from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
 
@@ -28,6 +29,7 @@ AUCTIONS_PATH = FISCALDATA_ROOT + "/v1/accounting/od/auctions_query"
 UPCOMING_PATH = FISCALDATA_ROOT + "/v1/accounting/od/upcoming_auctions"
 YIELD_ROOT = "/resource-center/data-chart-center/interest-rates"
 YIELD_CSV_PREFIX = YIELD_ROOT + "/daily-treasury-rates.csv/"
+SOCRATA_RESOURCE = "/resource/"
 
 
 @dataclass
@@ -54,6 +56,8 @@ class LoggedRequest:
 @dataclass
 class Emulator:
     as_of: date = field(default_factory=default_as_of)
+    # Publish revised releases (a corrected CFTC week, a TIC benchmark revision) for vintage tests.
+    revised: bool = False
     # Extra fields added to every auctions_query record, to emulate schema drift upstream.
     drift_fields: dict[str, str] = field(default_factory=dict)
     requests: list[LoggedRequest] = field(default_factory=list)
@@ -97,12 +101,19 @@ class Emulator:
                 return [fault.body.encode()]
         try:
             status, content_type, body = self._route(path, params)
+            extra_headers: dict[str, str] = {}
+            if isinstance(body, tuple):
+                body, extra_headers = body
         except fiscaldata.QueryError as exc:
-            status, content_type = 400, "application/json"
+            status, content_type, extra_headers = 400, "application/json", {}
             body = json.dumps({"error": "Invalid Query Param", "message": str(exc)}).encode()
+        except socrata.SoQLError as exc:
+            status, content_type, extra_headers = 400, "application/json", {}
+            body = json.dumps({"code": "query.soql.invalid", "error": True, "message": str(exc)}).encode()
         self._log(path, params, status)
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
-        start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra_headers.items()]
+        start_response(f"{status} {reason}", headers)
         return [body]
 
     def _take_fault(self, path: str, query: str) -> Fault | None:
@@ -118,7 +129,7 @@ class Emulator:
         with self._lock:
             self.requests.append(LoggedRequest(path, params, status))
 
-    def _route(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+    def _route(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes | tuple[bytes, dict[str, str]]]:
         if path == AUCTIONS_PATH:
             records = auctions.auction_records(self.as_of)
             spec = dict(AUCTIONS_QUERY_FIELDS)
@@ -140,6 +151,9 @@ class Emulator:
             else:
                 return 404, "text/plain", b"unknown year"
             return 200, "text/csv; charset=utf-8", self._yield_csv(list(years)).encode()
+        if path == f"{SOCRATA_RESOURCE}{DATASET_ID}.json":
+            rows, headers = socrata.query(cftc.tff_table(self.as_of, self.revised), params)
+            return 200, "application/json", (json.dumps(rows).encode(), headers)
         return 404, "text/plain", f"no such endpoint: {path}".encode()
 
     def _yield_csv(self, years: list[int]) -> str:
@@ -185,4 +199,4 @@ def serve(emulator: Emulator, port: int = 0, host: str = "127.0.0.1") -> Iterato
 
 def base_urls(root: str) -> dict[str, str]:
     """Base URLs of each source on an emulator served at `root`."""
-    return {"treasury_auctions": root + FISCALDATA_ROOT, "par_yield_curve": root + YIELD_ROOT}
+    return {"treasury_auctions": root + FISCALDATA_ROOT, "par_yield_curve": root + YIELD_ROOT, "cftc_tff": root}

@@ -23,7 +23,7 @@ from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 from requests import HTTPError, RequestException, Response
 
 from ingestion.common.errors import SourceDataError, SourceHTTPError
-from ingestion.common.http import describe_response, log, raise_then, rest_client
+from ingestion.common.http import describe_response, log, parse_json_once, raise_then, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.treasury_auctions.fields import (
@@ -45,7 +45,7 @@ def _validate_page(source: str):
 
     def check(response: Response) -> None:
         try:
-            body = response.json()
+            body = parse_json_once(response)
         except ValueError as exc:
             raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):

@@ -1,0 +1,123 @@
+"""CFTC Traders in Financial Futures, futures only, from the CFTC Public Reporting Environment (Socrata).
+
+Plain dlt; runnable on its own (`python -m ingestion.cftc_tff`).
+
+Every contract in the report is loaded (Treasuries, SOFR, equity index and currency futures; the
+marts filter), with all position, change, percent-of-open-interest, trader-count and concentration
+columns, typed. Key: (report date, CFTC contract market code). The contract market code stays text:
+it has leading zeros (`042601`) and letters (`13874A`).
+
+Incremental on the report date with a look-back (`lookback_days`, default 28), because the CFTC
+republishes corrected weeks. A corrected row replaces the value in `tff_futures_only`, and
+`tff_futures_only_vintages` keeps both versions (see `ingestion.common.vintages`).
+
+History fallback: the CFTC's yearly zip files are not used. The Socrata dataset holds the full
+history from 2006 and pages through it in a few requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import dlt
+import pyarrow as pa
+from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
+from requests import HTTPError, RequestException, Response
+
+from ingestion.cftc_tff.fields import DATASET_ID, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
+from ingestion.common.errors import SourceDataError, SourceHTTPError
+from ingestion.common.http import describe_response, log, parse_json_once, raise_then, rest_client
+from ingestion.common.records import DriftReport, records_to_table
+from ingestion.common.vintages import ROW_HASH, current_and_vintages
+from ingestion.settings import CFTC_BASE_URL
+
+SOURCE = "cftc_tff"
+HISTORY_START = date(2006, 1, 1)
+KEY = (REPORT_DATE, "cftc_contract_market_code")
+
+
+class SocrataPaginator(OffsetPaginator):
+    """$limit/$offset paging; Socrata sends no total, so a page shorter than the limit is the last."""
+
+    def update_state(self, response: Response, data=None) -> None:
+        super().update_state(response, data)
+        if data is not None and len(data) < self.limit:
+            self._has_next_page = False
+
+
+def _check_page(source: str):
+    def check(response: Response) -> None:
+        try:
+            body = parse_json_once(response)
+        except ValueError as exc:
+            raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
+        if not isinstance(body, list):
+            raise SourceDataError(
+                source, f"page {response.url}", f"expected a JSON array of rows, got {type(body).__name__}"
+            )
+
+    return raise_then(check)
+
+
+@dlt.source(name=SOURCE)
+def cftc_tff(
+    base_url: str = CFTC_BASE_URL,
+    dataset_id: str = DATASET_ID,
+    page_size: int = 10000,
+    lookback_days: int = 28,
+    drift: DriftReport | None = None,
+):
+    """TFF futures-only positions: the current value per key and every published vintage."""
+    drift = drift if drift is not None else DriftReport()
+    resource = f"{SOURCE}.tff_futures_only"
+
+    @dlt.resource(name="tff_pages", selected=False)
+    def tff_pages(
+        report_date=dlt.sources.incremental(REPORT_DATE, initial_value=HISTORY_START, lag=lookback_days),
+    ) -> Iterator[pa.Table]:
+        params = {
+            "$where": f"{REPORT_DATE} >= '{report_date.start_value.isoformat()}T00:00:00'",
+            "$order": f"{REPORT_DATE},id",
+        }
+        client = rest_client(
+            base_url,
+            paginator=SocrataPaginator(limit=page_size, offset_param="$offset", limit_param="$limit", total_path=None),
+        )
+        loaded = 0
+        try:
+            for number, page in enumerate(
+                client.paginate(
+                    f"resource/{dataset_id}.json", params=params, hooks={"response": [_check_page(resource)]}
+                ),
+                start=1,
+            ):
+                records = list(page)
+                table = records_to_table(
+                    records,
+                    TFF_FIELDS,
+                    source=resource,
+                    where=f"page {number} ({page.response.url})",
+                    key_fields=("id", REPORT_DATE, "cftc_contract_market_code"),
+                    required=TFF_REQUIRED,
+                    drift=drift,
+                    row_hash_column=ROW_HASH,
+                )
+                loaded += table.num_rows
+                log.info("%s: page %d, %d rows (%d so far)", resource, number, table.num_rows, loaded)
+                if table.num_rows:
+                    yield table
+        except HTTPError as exc:
+            raise SourceHTTPError(
+                resource, exc.response.url, f"{describe_response(exc.response)} (after retries)"
+            ) from exc
+        except RequestException as exc:
+            raise SourceHTTPError(
+                resource, getattr(exc.request, "url", base_url), f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    columns = {k: {"nullable": False} for k in TFF_REQUIRED}
+    current, vintages = current_and_vintages(
+        tff_pages, "tff_futures_only", primary_key=KEY, merge_key=REPORT_DATE, columns=columns
+    )
+    return tff_pages, current, vintages

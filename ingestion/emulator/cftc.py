@@ -1,0 +1,580 @@
+"""Synthetic CFTC Traders in Financial Futures (futures only), June 2006 to the as-of date, as an Arrow table.
+
+About 100 contracts: the six Treasury futures, rates, equity index and currency contracts, and
+synthetic fillers (named as such). Positions are built so the report's identities hold exactly for
+every contract and week:
+
+    open_interest_all = sum of all reportable longs + all spreading + non-reportable longs
+                      = sum of all reportable shorts + all spreading + non-reportable shorts
+    tot_rept_positions_long_all = dealer + asset manager + leveraged + other longs + their spreading
+
+Reports are as of Tuesday and released on the Friday after (the next business day when it is a
+holiday); only reports released by the as-of date are served. In April 2025 leveraged funds cut
+their Treasury-futures shorts sharply (the basis-trade unwind) while asset managers trimmed longs.
+`revised=True` republishes one recent week of the 10-year note with a corrected leveraged short.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+
+from ingestion.calendar import is_business_day, next_business_day, previous_business_day
+from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, PCT_OF_OI, POSITIONS, TFF_FIELDS, TRADERS
+from ingestion.common.records import DATE_TS, DECIMAL, INT
+
+HISTORY_START = date(2006, 6, 13)
+GROUPS = ("dealer", "asset_mgr", "lev_money", "other_rept")
+CBOT, CME = "CHICAGO BOARD OF TRADE", "CHICAGO MERCANTILE EXCHANGE"
+TREASURY_RENAMED = date(2022, 2, 8)  # the CFTC shortened the Treasury market names
+
+
+@dataclass(frozen=True)
+class Contract:
+    code: str
+    name: str
+    old_name: str | None  # before TREASURY_RENAMED
+    exchange: str
+    commodity: str
+    subgroup: str  # commodity_subgroup_name
+    units: str
+    start: date
+    oi_2025: float  # open interest (contracts) around 2025
+    # Shares of open interest: longs and shorts per group (dealer, asset manager, leveraged, other).
+    long_mix: tuple[float, float, float, float]
+    short_mix: tuple[float, float, float, float]
+    treasury: bool = False
+
+
+_UST_LONG, _UST_SHORT = (0.08, 0.58, 0.10, 0.08), (0.16, 0.08, 0.52, 0.05)
+_BASE = [
+    Contract(
+        "042601",
+        "UST 2Y NOTE",
+        "2-YEAR U.S. TREASURY NOTES",
+        CBOT,
+        "2-YEAR U.S. TREASURY NOTES",
+        "INTEREST RATES",
+        "(CONTRACTS OF $200,000 FACE VALUE)",
+        HISTORY_START,
+        4.3e6,
+        _UST_LONG,
+        (0.10, 0.06, 0.62, 0.04),
+        True,
+    ),
+    Contract(
+        "044601",
+        "UST 5Y NOTE",
+        "5-YEAR U.S. TREASURY NOTES",
+        CBOT,
+        "5-YEAR U.S. TREASURY NOTES",
+        "INTEREST RATES",
+        "(CONTRACTS OF $100,000 FACE VALUE)",
+        HISTORY_START,
+        6.6e6,
+        (0.07, 0.62, 0.09, 0.07),
+        (0.12, 0.07, 0.58, 0.05),
+        True,
+    ),
+    Contract(
+        "043602",
+        "UST 10Y NOTE",
+        "10-YEAR U.S. TREASURY NOTES",
+        CBOT,
+        "10-YEAR U.S. TREASURY NOTES",
+        "INTEREST RATES",
+        "(CONTRACTS OF $100,000 FACE VALUE)",
+        HISTORY_START,
+        5.1e6,
+        _UST_LONG,
+        _UST_SHORT,
+        True,
+    ),
+    Contract(
+        "043607",
+        "ULTRA UST 10Y",
+        "ULTRA 10-YEAR U.S. T-NOTES",
+        CBOT,
+        "ULTRA 10-YEAR U.S. T-NOTES",
+        "INTEREST RATES",
+        "(CONTRACTS OF $100,000 FACE VALUE)",
+        date(2016, 1, 12),
+        2.2e6,
+        (0.07, 0.60, 0.12, 0.07),
+        (0.22, 0.10, 0.40, 0.08),
+        True,
+    ),
+    Contract(
+        "020601",
+        "UST BOND",
+        "U.S. TREASURY BONDS",
+        CBOT,
+        "U.S. TREASURY BONDS",
+        "INTEREST RATES",
+        "(CONTRACTS OF $100,000 FACE VALUE)",
+        HISTORY_START,
+        1.9e6,
+        (0.09, 0.55, 0.12, 0.10),
+        (0.25, 0.12, 0.36, 0.08),
+        True,
+    ),
+    Contract(
+        "020604",
+        "ULTRA UST BOND",
+        "ULTRA U.S. TREASURY BONDS",
+        CBOT,
+        "ULTRA U.S. TREASURY BONDS",
+        "INTEREST RATES",
+        "(CONTRACTS OF $100,000 FACE VALUE)",
+        date(2010, 1, 12),
+        1.9e6,
+        (0.07, 0.58, 0.12, 0.08),
+        (0.30, 0.10, 0.32, 0.06),
+        True,
+    ),
+    Contract(
+        "134741",
+        "SOFR-3M",
+        None,
+        CME,
+        "SOFR",
+        "INTEREST RATES",
+        "(SOFR X $2,500)",
+        date(2018, 5, 8),
+        1.1e7,
+        (0.10, 0.22, 0.28, 0.20),
+        (0.14, 0.20, 0.30, 0.18),
+    ),
+    Contract(
+        "045601",
+        "FED FUNDS",
+        None,
+        CBOT,
+        "FED FUNDS",
+        "INTEREST RATES",
+        "(CONTRACTS OF $5,000,000 X 30 DAYS)",
+        HISTORY_START,
+        2.0e6,
+        (0.12, 0.18, 0.30, 0.15),
+        (0.10, 0.20, 0.33, 0.14),
+    ),
+    Contract(
+        "13874A",
+        "E-MINI S&P 500",
+        None,
+        CME,
+        "E-MINI S&P 500",
+        "STOCK INDICES",
+        "($50 X S&P 500 INDEX)",
+        HISTORY_START,
+        2.2e6,
+        (0.06, 0.50, 0.15, 0.06),
+        (0.33, 0.10, 0.25, 0.05),
+    ),
+    Contract(
+        "209742",
+        "NASDAQ MINI",
+        None,
+        CME,
+        "NASDAQ-100 STOCK INDEX",
+        "STOCK INDICES",
+        "($20 X NASDAQ 100 INDEX)",
+        HISTORY_START,
+        2.6e5,
+        (0.10, 0.40, 0.22, 0.08),
+        (0.30, 0.15, 0.28, 0.06),
+    ),
+    Contract(
+        "124603",
+        "DJIA x $5",
+        None,
+        CBOT,
+        "DOW JONES INDUSTRIAL AVERAGE",
+        "STOCK INDICES",
+        "($5 X DJIA INDEX)",
+        HISTORY_START,
+        9.0e4,
+        (0.12, 0.30, 0.25, 0.10),
+        (0.25, 0.15, 0.30, 0.08),
+    ),
+    Contract(
+        "239742",
+        "RUSSELL E-MINI",
+        None,
+        CME,
+        "RUSSELL 2000 STOCK INDEX",
+        "STOCK INDICES",
+        "($50 X RUSSELL 2000 INDEX)",
+        HISTORY_START,
+        4.5e5,
+        (0.08, 0.45, 0.20, 0.06),
+        (0.20, 0.25, 0.30, 0.05),
+    ),
+    Contract(
+        "1170E1",
+        "VIX FUTURES",
+        None,
+        "CBOE FUTURES EXCHANGE",
+        "CBOE VOLATILITY INDEX (VIX)",
+        "STOCK INDICES",
+        "($1000 X INDEX)",
+        HISTORY_START,
+        3.5e5,
+        (0.25, 0.10, 0.30, 0.08),
+        (0.15, 0.20, 0.38, 0.05),
+    ),
+    Contract(
+        "099741",
+        "EURO FX",
+        None,
+        CME,
+        "EURO FX",
+        "CURRENCY",
+        "(CONTRACTS OF EUR 125,000)",
+        HISTORY_START,
+        6.5e5,
+        (0.05, 0.45, 0.20, 0.08),
+        (0.40, 0.15, 0.22, 0.05),
+    ),
+    Contract(
+        "097741",
+        "JAPANESE YEN",
+        None,
+        CME,
+        "JAPANESE YEN",
+        "CURRENCY",
+        "(CONTRACTS OF JPY 12,500,000)",
+        HISTORY_START,
+        2.5e5,
+        (0.10, 0.20, 0.30, 0.08),
+        (0.20, 0.30, 0.25, 0.06),
+    ),
+    Contract(
+        "096742",
+        "BRITISH POUND",
+        None,
+        CME,
+        "BRITISH POUND STERLING",
+        "CURRENCY",
+        "(CONTRACTS OF GBP 62,500)",
+        HISTORY_START,
+        2.4e5,
+        (0.08, 0.30, 0.25, 0.08),
+        (0.25, 0.20, 0.28, 0.06),
+    ),
+    Contract(
+        "090741",
+        "CANADIAN DOLLAR",
+        None,
+        CME,
+        "CANADIAN DOLLAR",
+        "CURRENCY",
+        "(CONTRACTS OF CAD 100,000)",
+        HISTORY_START,
+        2.3e5,
+        (0.10, 0.30, 0.25, 0.06),
+        (0.20, 0.35, 0.20, 0.06),
+    ),
+    Contract(
+        "092741",
+        "SWISS FRANC",
+        None,
+        CME,
+        "SWISS FRANC",
+        "CURRENCY",
+        "(CONTRACTS OF CHF 125,000)",
+        HISTORY_START,
+        6.0e4,
+        (0.12, 0.25, 0.25, 0.08),
+        (0.25, 0.20, 0.28, 0.06),
+    ),
+    Contract(
+        "232741",
+        "AUSTRALIAN DOLLAR",
+        None,
+        CME,
+        "AUSTRALIAN DOLLAR",
+        "CURRENCY",
+        "(CONTRACTS OF AUD 100,000)",
+        HISTORY_START,
+        1.6e5,
+        (0.42, 0.25, 0.12, 0.03),
+        (0.01, 0.62, 0.18, 0.01),
+    ),
+    Contract(
+        "095741",
+        "MEXICAN PESO",
+        None,
+        CME,
+        "MEXICAN PESO",
+        "CURRENCY",
+        "(CONTRACTS OF MXN 500,000)",
+        HISTORY_START,
+        2.0e5,
+        (0.10, 0.35, 0.30, 0.05),
+        (0.35, 0.15, 0.25, 0.05),
+    ),
+    Contract(
+        "112741",
+        "NZ DOLLAR",
+        None,
+        CME,
+        "NEW ZEALAND DOLLAR",
+        "CURRENCY",
+        "(CONTRACTS OF NZD 100,000)",
+        HISTORY_START,
+        5.0e4,
+        (0.15, 0.30, 0.25, 0.05),
+        (0.25, 0.25, 0.25, 0.05),
+    ),
+    Contract(
+        "102741",
+        "BRAZILIAN REAL",
+        None,
+        CME,
+        "BRAZILIAN REAL",
+        "CURRENCY",
+        "(CONTRACTS OF BRL 100,000)",
+        date(2008, 1, 8),
+        3.0e4,
+        (0.10, 0.30, 0.30, 0.05),
+        (0.30, 0.20, 0.25, 0.05),
+    ),
+    Contract(
+        "1330E1",
+        "BITCOIN",
+        None,
+        CME,
+        "BITCOIN",
+        "CURRENCY",
+        "(5 Bitcoins)",
+        date(2017, 12, 19),
+        2.5e4,
+        (0.10, 0.30, 0.25, 0.10),
+        (0.15, 0.10, 0.45, 0.08),
+    ),
+]
+
+
+def _contracts() -> list[Contract]:
+    """The named contracts plus synthetic fillers, about 100 in all."""
+    out = list(_BASE)
+    subgroups = [("INTEREST RATES", CBOT), ("STOCK INDICES", CME), ("CURRENCY", CME)]
+    for i in range(78):
+        rng = np.random.default_rng(zlib.crc32(f"filler|{i}".encode()))
+        subgroup, exchange = subgroups[i % 3]
+        longs = tuple(float(x) for x in rng.dirichlet([2, 3, 3, 1.5]) * 0.85)
+        shorts = tuple(float(x) for x in rng.dirichlet([3, 2, 3, 1.5]) * 0.85)
+        start = HISTORY_START + timedelta(weeks=int(rng.integers(0, 700)))
+        out.append(
+            Contract(
+                f"9{i:02d}7{i % 10}{(i * 7) % 10}",
+                f"SYNTHETIC {subgroup.split()[0]} CONTRACT {i:02d}",
+                None,
+                exchange,
+                f"SYNTHETIC CONTRACT {i:02d}",
+                subgroup,
+                "(SYNTHETIC UNITS)",
+                start,
+                float(10 ** rng.uniform(3.3, 5.8)),
+                longs,
+                shorts,
+            )
+        )
+    return out
+
+
+CONTRACTS = _contracts()
+
+
+def report_dates(as_of: date) -> list[tuple[date, date]]:
+    """(report date, release date) of every weekly report released on or before `as_of`."""
+    out = []
+    tuesday = HISTORY_START
+    while True:
+        report = tuesday if is_business_day(tuesday) else previous_business_day(tuesday)
+        release = next_business_day(tuesday + timedelta(days=3))
+        if release > as_of:
+            return out
+        out.append((report, release))
+        tuesday += timedelta(days=7)
+
+
+def _april_2025(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multipliers on leveraged-fund shorts and asset-manager longs in Treasury futures."""
+    lev = np.ones(len(dates))
+    am = np.ones(len(dates))
+    path = {
+        date(2025, 4, 1): (0.97, 0.99),
+        date(2025, 4, 8): (0.90, 0.96),
+        date(2025, 4, 15): (0.84, 0.94),
+        date(2025, 4, 22): (0.80, 0.93),
+        date(2025, 4, 29): (0.78, 0.93),
+    }
+    for i, d in enumerate(dates):
+        if d in path:
+            lev[i], am[i] = path[d]
+        elif date(2025, 4, 29) < d < date(2025, 9, 1):
+            recovery = (d - date(2025, 4, 29)).days / 125
+            lev[i] = 0.78 + 0.22 * recovery
+            am[i] = 0.93 + 0.07 * recovery
+    return lev, am
+
+
+def _series(contract: Contract, weeks: list[date]) -> dict[str, np.ndarray]:
+    """Positions for one contract over `weeks` (plus one week before, for the changes)."""
+    n = len(weeks)
+    rng = np.random.default_rng(zlib.crc32(f"tff|{contract.code}".encode()))
+    years = np.array([(w - date(2025, 1, 1)).days / 365.25 for w in weeks])
+    growth = np.exp(0.07 * years) if contract.treasury else np.exp(0.03 * years)
+    noise = np.cumsum(rng.normal(0, 0.025, n))
+    noise -= np.linspace(0, noise[-1], n) * 0.8  # keep the level anchored over two decades
+    oi_target = contract.oi_2025 * growth * np.exp(noise)
+    drift = lambda: np.clip(np.cumsum(rng.normal(0, 0.01, n)), -0.25, 0.25)  # noqa: E731
+    long_w = np.stack([np.clip(m * (1 + drift()), 0.005, None) for m in contract.long_mix], axis=1)
+    short_w = np.stack([np.clip(m * (1 + drift()), 0.005, None) for m in contract.short_mix], axis=1)
+    spread_w = np.stack([np.clip(rng.uniform(0.005, 0.06) * (1 + drift()), 0.0, None) for _ in GROUPS], axis=1)
+    if contract.treasury:
+        lev, am = _april_2025(np.array(weeks))
+        long_w[:, 1] *= am
+        freed = short_w[:, 2] * (1 - lev)
+        short_w[:, 2] *= lev
+        short_w[:, 0] += freed * 0.5  # dealers absorb part of it, the rest leaves open interest
+        oi_target *= 1 - freed * 0.5
+    # Normalise so reportable longs + spreading stay below 100% of open interest.
+    long_total = long_w.sum(axis=1) + spread_w.sum(axis=1)
+    scale = np.minimum(1.0, 0.94 / long_total)[:, None]
+    long_w, spread_w_l = long_w * scale, spread_w * scale
+    short_total = short_w.sum(axis=1) + spread_w_l.sum(axis=1)
+    short_w = short_w * np.minimum(1.0, 0.94 / short_total)[:, None]
+    oi = np.maximum(np.round(oi_target), 50).astype(np.int64)
+    longs = np.round(oi[:, None] * long_w).astype(np.int64)
+    shorts = np.round(oi[:, None] * short_w).astype(np.int64)
+    spreads = np.round(oi[:, None] * spread_w_l).astype(np.int64)
+    out: dict[str, np.ndarray] = {"open_interest_all": oi}
+    for g, name in enumerate(GROUPS):
+        suffix = "_all" if name == "dealer" else ""
+        out[f"{name}_positions_long{suffix}"] = longs[:, g]
+        out[f"{name}_positions_short{suffix}"] = shorts[:, g]
+        out[f"{name}_positions_spread{suffix}"] = spreads[:, g]
+    out["tot_rept_positions_long_all"] = longs.sum(axis=1) + spreads.sum(axis=1)
+    out["tot_rept_positions_short"] = shorts.sum(axis=1) + spreads.sum(axis=1)
+    out["nonrept_positions_long_all"] = oi - out["tot_rept_positions_long_all"]
+    out["nonrept_positions_short_all"] = oi - out["tot_rept_positions_short"]
+    traders_scale = np.clip(np.log10(oi) * 25 - 60, 8, 600)
+    for f in TRADERS:
+        if f.startswith(("traders_tot_all", "traders_tot_rept")):
+            continue
+        counts = np.round(traders_scale * rng.uniform(0.05, 0.4) * (1 + rng.normal(0, 0.03, n))).astype(np.int64)
+        out[f] = np.maximum(counts, 0)
+    # Totals count each trader once; a trader can be in several categories, so take a discounted sum.
+    for side in ("long", "short"):
+        parts = [f for f in TRADERS if side in f and not f.startswith("traders_tot")] + [
+            f for f in TRADERS if f.endswith(("spread", "spread_all"))
+        ]
+        out[f"traders_tot_rept_{side}_all"] = np.round(sum(out[f] for f in parts) * 0.7).astype(np.int64)
+    out["traders_tot_all"] = np.maximum(
+        out["traders_tot_rept_long_all"], out["traders_tot_rept_short_all"]
+    ) + rng.integers(1, 10, n)
+    # Concentration (% of OI held by the largest 4 or 8 traders): the largest 8 hold at least what the largest 4 do.
+    for kind in ("gross", "net"):
+        for side in ("long", "short"):
+            tail = "" if kind == "gross" else "_all"
+            four = np.round(np.clip(rng.uniform(20, 55) + np.cumsum(rng.normal(0, 0.4, n)) * 0.3, 5, 90), 1)
+            net_cut = 0.0 if kind == "gross" else 3.0
+            out[f"conc_{kind}_le_4_tdr_{side}{tail}"] = np.round(np.maximum(four - net_cut, 1.0), 1)
+            out[f"conc_{kind}_le_8_tdr_{side}{tail}"] = np.round(
+                np.minimum(four - net_cut + rng.uniform(6, 15), 99.0), 1
+            )
+    return out
+
+
+@lru_cache(maxsize=4)
+def tff_table(as_of: date, revised: bool = False) -> pa.Table:
+    """Every report row released by `as_of`, typed, with nulls where the CFTC leaves values out."""
+    dates = report_dates(as_of)
+    all_weeks = [HISTORY_START - timedelta(days=7)] + [d for d, _ in dates]
+    columns: dict[str, list] = {f: [] for f in TFF_FIELDS}
+    for contract in CONTRACTS:
+        s = _series(contract, all_weeks)
+        keep = np.array([w >= contract.start for w in all_weeks[1:]])
+        if not keep.any():
+            continue
+        weeks = [w for w, k in zip(all_weeks[1:], keep) if k]
+        rows = len(weeks)
+        cur = {k: v[1:][keep] for k, v in s.items()}
+        prev = {k: v[:-1][keep] for k, v in s.items()}
+        first = np.zeros(rows, dtype=bool)
+        first[0] = True  # the first week of a contract has no prior week: changes are null
+        if revised and contract.code == "043602":
+            i = rows - 3
+            bump = int(cur["lev_money_positions_short"][i] * 0.025)
+            for key, sign in (
+                ("lev_money_positions_short", 1),
+                ("nonrept_positions_short_all", -1),
+                ("tot_rept_positions_short", 1),
+            ):
+                cur[key] = cur[key].copy()
+                cur[key][i] += sign * bump
+        oi = cur["open_interest_all"]
+        for field, position in zip(CHANGES, POSITIONS):
+            columns[field].append(pa.array(cur[position] - prev[position], mask=first))
+        for field, position in zip(PCT_OF_OI, POSITIONS):
+            columns[field].append(pa.array(np.round(100.0 * cur[position] / oi, 1)))
+        for field in POSITIONS:
+            columns[field].append(pa.array(cur[field]))
+        small = oi < 20000
+        for field in TRADERS:
+            # The CFTC leaves trader counts below four out (privacy): null here, missing in the JSON.
+            values = cur[field]
+            columns[field].append(pa.array(values, mask=(values < 4) | (small & ("spread" in field) & (values < 8))))
+        for field in CONCENTRATION:
+            columns[field].append(pa.array(cur[field]))
+        name = contract.name
+        names = [
+            f"{contract.old_name if contract.old_name and w < TREASURY_RENAMED else name} - {contract.exchange}"
+            for w in weeks
+        ]
+        text = {
+            "id": [f"{w:%y%m%d}{contract.code}F" for w in weeks],
+            "market_and_exchange_names": names,
+            "report_date_as_yyyy_mm_dd": [f"{w.isoformat()}T00:00:00.000" for w in weeks],
+            "yyyy_report_week_ww": [f"{w.year} Report Week {w.isocalendar()[1]}" for w in weeks],
+            "contract_market_name": [n.split(" - ")[0] for n in names],
+            "cftc_contract_market_code": [contract.code] * rows,
+            "cftc_market_code": [("CBT " if contract.exchange == CBOT else "CME ")] * rows,
+            "cftc_region_code": ["CHI"] * rows,
+            "cftc_commodity_code": [contract.code[:3] + " "] * rows,
+            "commodity_name": [contract.commodity] * rows,
+            "contract_units": [contract.units] * rows,
+            "cftc_subgroup_code": [
+                {"INTEREST RATES": "F20", "STOCK INDICES": "F30", "CURRENCY": "F10"}[contract.subgroup]
+            ]
+            * rows,
+            "commodity": [contract.commodity] * rows,
+            "commodity_subgroup_name": [contract.subgroup] * rows,
+            "commodity_group_name": ["FINANCIAL INSTRUMENTS"] * rows,
+            "futonly_or_combined": ["FutOnly"] * rows,
+        }
+        for field, values in text.items():
+            columns[field].append(pa.array(values, type=pa.string()))
+    arrays, names = [], []
+    for field, kind in TFF_FIELDS.items():
+        chunks = columns[field]
+        target = (
+            pa.string()
+            if kind == DATE_TS
+            else pa.int64()
+            if kind == INT
+            else pa.float64()
+            if kind == DECIMAL
+            else pa.string()
+        )
+        arrays.append(pa.chunked_array([c.cast(target) for c in chunks], type=target))
+        names.append(field)
+    return pa.Table.from_arrays(arrays, names=names)
