@@ -21,9 +21,10 @@ from ingestion import settings
 from ingestion.cftc_tff import cftc_tff
 from ingestion.common.records import DriftReport
 from ingestion.par_yield_curve import par_yield_curve
+from ingestion.tic_holdings import tic_holdings
 from ingestion.treasury_auctions import treasury_auctions
 
-SOURCE_NAMES = ("treasury_auctions", "par_yield_curve", "cftc_tff")
+SOURCE_NAMES = ("treasury_auctions", "par_yield_curve", "cftc_tff", "tic_holdings")
 
 
 def dataset_name(source: str) -> str:
@@ -40,6 +41,9 @@ def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport
         return par_yield_curve(as_of=as_of, **kwargs)
     if name == "cftc_tff":
         return cftc_tff(**kwargs)
+    if name == "tic_holdings":
+        kwargs.pop("drift")  # fixed-layout text files: an unknown line is an error, not drift
+        return tic_holdings(**kwargs)
     raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
 
 

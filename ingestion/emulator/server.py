@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ingestion.cftc_tff.fields import DATASET_ID
-from ingestion.emulator import auctions, cftc, fiscaldata, socrata, yields
+from ingestion.emulator import auctions, cftc, fiscaldata, socrata, tic, yields
 from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
 
@@ -30,6 +30,7 @@ UPCOMING_PATH = FISCALDATA_ROOT + "/v1/accounting/od/upcoming_auctions"
 YIELD_ROOT = "/resource-center/data-chart-center/interest-rates"
 YIELD_CSV_PREFIX = YIELD_ROOT + "/daily-treasury-rates.csv/"
 SOCRATA_RESOURCE = "/resource/"
+TIC_ROOT = "/resource-center/data-chart-center/tic/Documents"
 
 
 @dataclass
@@ -151,6 +152,10 @@ class Emulator:
             else:
                 return 404, "text/plain", b"unknown year"
             return 200, "text/csv; charset=utf-8", self._yield_csv(list(years)).encode()
+        if path == f"{TIC_ROOT}/slt_table5.txt":
+            return 200, "text/plain", tic.render_current(tic.tic_data(self.as_of, self.revised)).encode()
+        if path == f"{TIC_ROOT}/mfhhis01.txt":
+            return 200, "text/plain", tic.render_history(tic.tic_data(self.as_of, self.revised)).encode()
         if path == f"{SOCRATA_RESOURCE}{DATASET_ID}.json":
             rows, headers = socrata.query(cftc.tff_table(self.as_of, self.revised), params)
             return 200, "application/json", (json.dumps(rows).encode(), headers)
@@ -199,4 +204,9 @@ def serve(emulator: Emulator, port: int = 0, host: str = "127.0.0.1") -> Iterato
 
 def base_urls(root: str) -> dict[str, str]:
     """Base URLs of each source on an emulator served at `root`."""
-    return {"treasury_auctions": root + FISCALDATA_ROOT, "par_yield_curve": root + YIELD_ROOT, "cftc_tff": root}
+    return {
+        "treasury_auctions": root + FISCALDATA_ROOT,
+        "par_yield_curve": root + YIELD_ROOT,
+        "cftc_tff": root,
+        "tic_holdings": root + TIC_ROOT,
+    }

@@ -1,0 +1,117 @@
+"""TIC Major Foreign Holders of Treasury Securities: the current table and the history file.
+
+Plain dlt; runnable on its own (`python -m ingestion.tic_holdings`).
+
+Both text files are fetched on every run (they are small) and parsed into one row per month x line:
+countries, "All Other", "Grand Total" and the foreign-official memo lines, each marked in `row_type`.
+Where both files cover a month, the current table wins. The old-series "for comparison only" column
+of a survey series break is kept apart (`is_comparison_series`). Key: (month_end, country,
+is_comparison_series).
+
+Revisions are never lost. TIC's annual benchmark revisions rewrite a year of history. The revised
+value replaces the old one in `major_foreign_holders`, and `major_foreign_holders_vintages` keeps
+every value ever seen (see `ingestion.common.vintages`). Each run is a full snapshot there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import dlt
+import pyarrow as pa
+from requests import HTTPError, RequestException
+
+from ingestion.common.errors import SourceHTTPError
+from ingestion.common.http import describe_response, log, make_session
+from ingestion.common.records import DECIMAL_TYPE
+from ingestion.common.vintages import ROW_HASH, current_and_vintages
+from ingestion.settings import TIC_BASE_URL
+from ingestion.tic_holdings.parser import Holding, combine, parse_current, parse_history
+
+SOURCE = "tic_holdings"
+KEY = ("month_end", "country", "is_comparison_series")
+
+SCHEMA = pa.schema(
+    [
+        pa.field("month_end", pa.date32(), nullable=False),
+        pa.field("country", pa.string(), nullable=False),
+        pa.field("is_comparison_series", pa.bool_(), nullable=False),
+        pa.field("row_type", pa.string(), nullable=False),
+        pa.field("holdings_bn", DECIMAL_TYPE),
+        pa.field("value_flag", pa.string()),
+        pa.field("label_as_published", pa.string(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("source_line", pa.int64(), nullable=False),
+        pa.field("file_release_date", pa.date32()),
+        pa.field(ROW_HASH, pa.string(), nullable=False),
+    ]
+)
+
+
+def _version(h: Holding) -> str:
+    # The value a row states, not where it was read from: a month moving from the current table to
+    # the history file unchanged is the same vintage.
+    text = f"{h.month_end}|{h.country}|{h.is_comparison_series}|{h.holdings_bn}|{h.value_flag}"
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def to_table(holdings: list[Holding], release_dates: dict[str, object]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "month_end": h.month_end,
+                "country": h.country,
+                "is_comparison_series": h.is_comparison_series,
+                "row_type": h.row_type,
+                "holdings_bn": h.holdings_bn,
+                "value_flag": h.value_flag,
+                "label_as_published": h.label_as_published,
+                "source_file": h.source_file,
+                "source_line": h.line_no,
+                "file_release_date": release_dates.get(h.source_file),
+                ROW_HASH: _version(h),
+            }
+            for h in holdings
+        ],
+        schema=SCHEMA,
+    )
+
+
+@dlt.source(name=SOURCE)
+def tic_holdings(
+    base_url: str = TIC_BASE_URL,
+    current_file: str = "slt_table5.txt",
+    history_file: str = "mfhhis01.txt",
+):
+    """Major foreign holders: current values per (month, country) and every published vintage."""
+    resource = f"{SOURCE}.major_foreign_holders"
+
+    def fetch(name: str) -> tuple[str, str]:
+        url = f"{base_url.rstrip('/')}/{name}"
+        try:
+            response = make_session().get(url)
+        except HTTPError as exc:
+            raise SourceHTTPError(
+                resource, exc.response.url, f"{describe_response(exc.response)} (after retries)"
+            ) from exc
+        except RequestException as exc:
+            raise SourceHTTPError(resource, url, f"{type(exc).__name__}: {exc}") from exc
+        # The files are ASCII/Latin-1 exports; do not let requests guess.
+        return response.content.decode("utf-8", errors="replace"), response.url
+
+    @dlt.resource(name="tic_files", selected=False)
+    def tic_files() -> Iterator[pa.Table]:
+        text, url = fetch(current_file)
+        current = parse_current(text, source=resource, where=f"{current_file} ({url})", source_file=current_file)
+        log.info("%s: %s, %d values", resource, current_file, len(current.holdings))
+        text, url = fetch(history_file)
+        history = parse_history(text, source=resource, where=f"{history_file} ({url})", source_file=history_file)
+        log.info("%s: %s, %d values, released %s", resource, history_file, len(history.holdings), history.release_date)
+        rows = combine(current, history)
+        log.info("%s: %d rows after the current table overrides the history", resource, len(rows))
+        yield to_table(rows, {history_file: history.release_date})
+
+    columns = {k: {"nullable": False} for k in KEY}
+    current, vintages = current_and_vintages(tic_files, "major_foreign_holders", primary_key=KEY, columns=columns)
+    return tic_files, current, vintages
