@@ -89,16 +89,18 @@ class IngestSummary:
     def render(self) -> str:
         label = "SAMPLE DATA (built-in emulator, synthetic)" if self.sample else "public APIs"
         lines = [f"Ingest into {self.warehouse} from {label}, as of {self.as_of}", ""]
-        lines.append(f"{'source':<19}{'table':<20}{'loaded':>10}{'in table':>11}{'seconds':>9}")
+        width = max([len(t.table) for r in self.results for t in r.tables] + [len("table")]) + 2
+        lines.append(f"{'source':<19}{'table':<{width}}{'loaded':>10}{'in table':>11}{'seconds':>9}")
         for r in self.results:
             if r.error:
-                lines.append(f"{r.source:<19}{'FAILED':<20}{'':>10}{'':>11}{r.seconds:>9.1f}")
+                lines.append(f"{r.source:<19}{'FAILED':<{width}}{'':>10}{'':>11}{r.seconds:>9.1f}")
                 continue
             for i, t in enumerate(r.tables):
                 seconds = f"{r.seconds:.1f}" if i == 0 else ""
-                lines.append(
-                    f"{r.source if i == 0 else '':<19}{t.table:<20}{t.rows_loaded:>10,}{t.rows_in_table:>11,}{seconds:>9}"
-                )
+                source = r.source if i == 0 else ""
+                lines.append(f"{source:<19}{t.table:<{width}}{t.rows_loaded:>10,}{t.rows_in_table:>11,}{seconds:>9}")
+        total = sum(r.seconds for r in self.results)
+        lines.append(f"{'':<19}{'total':<{width}}{'':>10}{'':>11}{total:>9.1f}")
         drifts = [f"  {r.source}: {r.drift.describe()}" for r in self.results if r.drift]
         lines += ["", "Schema drift: " + ("none" if not drifts else "")] + drifts
         for r in self.results:

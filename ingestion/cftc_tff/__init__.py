@@ -1,6 +1,6 @@
 """CFTC Traders in Financial Futures, futures only, from the CFTC Public Reporting Environment (Socrata).
 
-Plain dlt; runnable on its own (`python -m ingestion.cftc_tff`).
+Plain dlt, no Dagster; runnable on its own: `python -m ingestion ingest --source cftc_tff`.
 
 Every contract in the report is loaded (Treasuries, SOFR, equity index and currency futures; the
 marts filter), with all position, change, percent-of-open-interest, trader-count and concentration

@@ -1,6 +1,6 @@
 """The daily Treasury par yield curve from home.treasury.gov, one CSV per year.
 
-Plain dlt; runnable on its own (`python -m ingestion.par_yield_curve`).
+Plain dlt, no Dagster; runnable on its own: `python -m ingestion ingest --source par_yield_curve`.
 
 One row per business day (`curve_date`), merged on the date, with every tenor the source has ever
 published (NULL where a tenor did not exist then). Incremental by year: the cursor is `curve_date`,

@@ -1,6 +1,6 @@
 """TIC Major Foreign Holders of Treasury Securities: the current table and the history file.
 
-Plain dlt; runnable on its own (`python -m ingestion.tic_holdings`).
+Plain dlt, no Dagster; runnable on its own: `python -m ingestion ingest --source tic_holdings`.
 
 Both text files are fetched on every run (they are small) and parsed into one row per month x line:
 countries, "All Other", "Grand Total" and the foreign-official memo lines, each marked in `row_type`.

@@ -1,6 +1,6 @@
 """Treasury auction results and the auction calendar from FiscalData (`auctions_query`, `upcoming_auctions`).
 
-Plain dlt; runnable on its own (`python -m ingestion.treasury_auctions`).
+Plain dlt, no Dagster; runnable on its own: `python -m ingestion ingest --source treasury_auctions`.
 
 Key: (cusip, auction_date). A CUSIP is auctioned again when a security is reopened, so the CUSIP
 alone is not unique; `record_date` changes as FiscalData refreshes a row (announcement, then

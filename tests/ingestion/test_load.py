@@ -30,7 +30,12 @@ def column_types(warehouse: Path, schema: str, table: str) -> dict[str, str]:
     return dict(rows)
 
 
+# The auction and yield-curve sources; CFTC and TIC have their own test modules.
+SOURCES = ["treasury_auctions", "par_yield_curve"]
+
+
 def ingest(warehouse, urls, as_of=AS_OF, **kwargs):
+    kwargs.setdefault("sources", SOURCES)
     summary = run_ingest(warehouse=warehouse, as_of=as_of, base_urls=urls, **kwargs)
     assert summary.ok, summary.render()
     return summary
@@ -42,7 +47,7 @@ def loaded(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
     emulator = Emulator(as_of=AS_OF)
     with serve(emulator) as root:
-        summary = run_ingest(warehouse=warehouse, as_of=AS_OF, base_urls=base_urls(root))
+        summary = run_ingest(SOURCES, warehouse=warehouse, as_of=AS_OF, base_urls=base_urls(root))
     assert summary.ok, summary.render()
     return warehouse, emulator, summary
 
