@@ -23,11 +23,11 @@ from datetime import date
 import dlt
 import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
-from requests import HTTPError, RequestException, Response
+from requests import Response
 
 from ingestion.cftc_tff.fields import DATASET_ID, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
-from ingestion.common.errors import SourceDataError, SourceHTTPError
-from ingestion.common.http import describe_response, log, parse_json_once, raise_then, rest_client
+from ingestion.common.errors import SourceDataError
+from ingestion.common.http import http_errors, log, parse_json_once, raise_then, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import CFTC_BASE_URL
@@ -85,7 +85,7 @@ def cftc_tff(
             paginator=SocrataPaginator(limit=page_size, offset_param="$offset", limit_param="$limit", total_path=None),
         )
         loaded = 0
-        try:
+        with http_errors(resource, base_url):
             for number, page in enumerate(
                 client.paginate(
                     f"resource/{dataset_id}.json", params=params, hooks={"response": [_check_page(resource)]}
@@ -107,14 +107,6 @@ def cftc_tff(
                 log.info("%s: page %d, %d rows (%d so far)", resource, number, table.num_rows, loaded)
                 if table.num_rows:
                     yield table
-        except HTTPError as exc:
-            raise SourceHTTPError(
-                resource, exc.response.url, f"{describe_response(exc.response)} (after retries)"
-            ) from exc
-        except RequestException as exc:
-            raise SourceHTTPError(
-                resource, getattr(exc.request, "url", base_url), f"{type(exc).__name__}: {exc}"
-            ) from exc
 
     columns = {k: {"nullable": False} for k in TFF_REQUIRED}
     current, vintages = current_and_vintages(

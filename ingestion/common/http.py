@@ -9,13 +9,16 @@ for an hour cannot stall a run. Attempts, backoff, cap and timeout come from dlt
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from dlt.sources.helpers.requests.retry import Client, _get_retry_response, _make_retry
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
-from requests import Response
+from requests import HTTPError, RequestException, Response
+
+from ingestion.common.errors import SourceHTTPError
 
 log = logging.getLogger("treasury.ingest")
 
@@ -83,3 +86,17 @@ def parse_json_once(response: Response):
 
 def describe_response(response: Response) -> str:
     return f"HTTP {response.status_code} {response.reason}: {response.text[:200]!r}"
+
+
+@contextmanager
+def http_errors(source: str, url: str):
+    """Turn what is left of an HTTP failure after the retries into an error naming the source and URL."""
+    try:
+        yield
+    except HTTPError as exc:
+        response = exc.response
+        if response is None:
+            raise SourceHTTPError(source, url, str(exc)) from exc
+        raise SourceHTTPError(source, response.url, f"{describe_response(response)} (after retries)") from exc
+    except RequestException as exc:
+        raise SourceHTTPError(source, getattr(exc.request, "url", None) or url, f"{type(exc).__name__}: {exc}") from exc

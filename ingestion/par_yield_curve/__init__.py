@@ -17,10 +17,8 @@ from datetime import date
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
-from requests import HTTPError, RequestException
 
-from ingestion.common.errors import SourceHTTPError
-from ingestion.common.http import describe_response, log, make_session
+from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DriftReport
 from ingestion.par_yield_curve.parser import parse_csv
 from ingestion.settings import YIELD_CURVE_BASE_URL
@@ -63,14 +61,8 @@ def par_yield_curve(
         loaded = 0
         for year in range(first_year, end.year + 1):
             url, params = year_url(base_url, year)
-            try:
+            with http_errors(f"{SOURCE}.daily_par_yields", url):
                 response = session.get(url, params=params)
-            except HTTPError as exc:
-                raise SourceHTTPError(
-                    f"{SOURCE}.daily_par_yields", exc.response.url, f"{describe_response(exc.response)} (after retries)"
-                ) from exc
-            except RequestException as exc:
-                raise SourceHTTPError(f"{SOURCE}.daily_par_yields", url, f"{type(exc).__name__}: {exc}") from exc
             table = parse_csv(
                 response.text, source=f"{SOURCE}.daily_par_yields", where=f"year {year} ({response.url})", drift=drift
             )

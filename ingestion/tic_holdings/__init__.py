@@ -20,10 +20,8 @@ from collections.abc import Iterator
 
 import dlt
 import pyarrow as pa
-from requests import HTTPError, RequestException
 
-from ingestion.common.errors import SourceHTTPError
-from ingestion.common.http import describe_response, log, make_session
+from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DECIMAL_TYPE
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import TIC_BASE_URL
@@ -89,14 +87,8 @@ def tic_holdings(
 
     def fetch(name: str) -> tuple[str, str]:
         url = f"{base_url.rstrip('/')}/{name}"
-        try:
+        with http_errors(resource, url):
             response = make_session().get(url)
-        except HTTPError as exc:
-            raise SourceHTTPError(
-                resource, exc.response.url, f"{describe_response(exc.response)} (after retries)"
-            ) from exc
-        except RequestException as exc:
-            raise SourceHTTPError(resource, url, f"{type(exc).__name__}: {exc}") from exc
         # The files are ASCII/Latin-1 exports; do not let requests guess.
         return response.content.decode("utf-8", errors="replace"), response.url
 

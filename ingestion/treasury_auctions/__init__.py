@@ -20,10 +20,10 @@ from urllib.parse import parse_qs, urlparse
 import dlt
 import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
-from requests import HTTPError, RequestException, Response
+from requests import Response
 
-from ingestion.common.errors import SourceDataError, SourceHTTPError
-from ingestion.common.http import describe_response, log, parse_json_once, raise_then, rest_client
+from ingestion.common.errors import SourceDataError
+from ingestion.common.http import http_errors, log, parse_json_once, raise_then, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.treasury_auctions.fields import (
@@ -64,21 +64,13 @@ def _pages(base_url: str, endpoint: str, params: dict, resource: str) -> Iterato
         paginator=PageNumberPaginator(base_page=1, page_param="page[number]", total_path="meta.total-pages"),
         data_selector="data",
     )
-    try:
+    with http_errors(f"{SOURCE}.{resource}", base_url):
         for page in client.paginate(
             endpoint, params=params, hooks={"response": [_validate_page(f"{SOURCE}.{resource}")]}
         ):
             response = page.response
             body = response.json()
             yield list(page), response.url, _page_number(response.url), body["meta"]["total-pages"]
-    except HTTPError as exc:
-        url = exc.response.url if exc.response is not None else "?"
-        problem = describe_response(exc.response) if exc.response is not None else str(exc)
-        raise SourceHTTPError(f"{SOURCE}.{resource}", url, f"{problem} (after retries)") from exc
-    except RequestException as exc:
-        raise SourceHTTPError(
-            f"{SOURCE}.{resource}", getattr(exc.request, "url", base_url), f"{type(exc).__name__}: {exc}"
-        ) from exc
 
 
 def _page_number(url: str) -> int:
