@@ -13,7 +13,7 @@ setup:
 	$(UV) sync --frozen
 
 demo: setup
-	$(UV) run --frozen treasury ingest --sample
+	$(UV) run --frozen treasury build --sample
 
 test: setup
 	$(UV) run --frozen pytest

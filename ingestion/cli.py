@@ -44,6 +44,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from ingestion.pipelines import run_ingest
+    from ingestion.transform import build
+
+    if args.warehouse:
+        os.environ[settings.WAREHOUSE_ENV] = str(args.warehouse)
+    summary = run_ingest(
+        None,
+        sample=True if args.sample else None,
+        full_refresh=args.full_refresh,
+        as_of=args.as_of,
+        on_source=lambda name: print(f"==> ingest {name}", file=sys.stderr, flush=True),
+    )
+    print(summary.render())
+    if not summary.ok:
+        print("\nNot transforming: a source failed (the marts keep the last good build).")
+        return 1
+    print("==> dbt build", file=sys.stderr, flush=True)
+    dbt_summary = build(settings.warehouse_path())
+    print()
+    print(dbt_summary.render())
+    return 0 if dbt_summary.ok else 1
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     import time
 
@@ -100,6 +124,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse", type=Path, metavar="PATH", help=f"DuckDB file to load (also ${settings.WAREHOUSE_ENV})"
     )
     ingest.set_defaults(func=cmd_ingest)
+
+    build_cmd = sub.add_parser(
+        "build",
+        help="ingest every source, then build and test the dbt models (the whole pipeline)",
+        description="Ingest all sources (as `ingest`), then `dbt build`: seeds, staging, intermediate and marts, "
+        "with every data test and unit test. Prints rows per mart and test results; exits 1 if anything failed.",
+    )
+    build_cmd.add_argument(
+        "--sample",
+        action="store_true",
+        help=f"use the built-in API emulator (synthetic data; also ${settings.SAMPLE_ENV}=1)",
+    )
+    build_cmd.add_argument(
+        "--full-refresh", action="store_true", help="reload the sources' full history before building"
+    )
+    build_cmd.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help=f"treat this date as today (also ${settings.AS_OF_ENV})"
+    )
+    build_cmd.add_argument(
+        "--warehouse", type=Path, metavar="PATH", help=f"DuckDB file (also ${settings.WAREHOUSE_ENV})"
+    )
+    build_cmd.set_defaults(func=cmd_build)
 
     emulator = sub.add_parser(
         "emulator",

@@ -1,0 +1,123 @@
+"""The dbt warehouse built on the sample data and on the real reference payloads: every test green, the numbers right."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import pytest
+
+from ingestion.emulator.server import Emulator, base_urls, serve
+from ingestion.pipelines import run_ingest
+from ingestion.transform import build
+from tests.conftest import reference
+
+AS_OF = date(2025, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dbt") / "warehouse.duckdb"
+    with serve(Emulator(as_of=AS_OF)) as root:
+        ingest = run_ingest(warehouse=path, as_of=AS_OF, base_urls=base_urls(root))
+    assert ingest.ok, ingest.render()
+    summary = build(path)
+    assert summary.ok, summary.render()
+    return path, summary
+
+
+def query(path, sql):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_every_model_and_test_passes(warehouse):
+    _, summary = warehouse
+    statuses = {status for (_, status) in summary.counts}
+    assert statuses <= {"success", "pass"}, summary.render()
+    assert summary.counts[("unit_test", "pass")] >= 5
+    assert summary.counts[("test", "pass")] >= 30
+    assert summary.mart_rows["fct_auctions"] > 9000
+
+
+def test_recomputed_bid_to_cover_matches_published_on_every_sample_auction(warehouse):
+    path, _ = warehouse
+    assert query(
+        path,
+        "select count(*) from marts.fct_auctions where abs(bid_to_cover_recomputed - bid_to_cover_published) > 0.005 + 1e-9",
+    ) == [(0,)]
+
+
+def test_april_2025_three_year_auction_shows_weak_demand(warehouse):
+    path, _ = warehouse
+    row = query(
+        path,
+        """
+        select offering_amount_usd, round(direct_share_pct, 1), tail_proxy_prior_close_bp, direct_share_pct_z_prior_12,
+               tail_proxy_prior_close_bp_vs_prior_6_avg
+        from marts.fct_auctions where auction_date = '2025-04-08' and term_group = '3-Year'""",
+    )
+    offering, direct_pct, tail_bp, direct_z, tail_vs_avg = row[0]
+    assert offering == 58e9 and direct_pct == 6.2
+    assert tail_bp > 2.5 and tail_vs_avg > 2.0  # tailed against the prior close and against recent 3-years
+    assert direct_z < -2.0  # directs far below their usual share
+
+
+def test_thirty_year_five_percent_crossing_flagged_that_week(warehouse):
+    path, _ = warehouse
+    flagged = query(
+        path,
+        "select curve_date from marts.mart_yield_curve_daily where is_30y_5pct_crossing and curve_date between '2025-04-07' and '2025-04-11'",
+    )
+    assert flagged == [(date(2025, 4, 9),)]
+    assert query(
+        path, "select yield_10y_pct, spread_2s10s_bp from marts.mart_yield_curve_daily where curve_date = '2025-04-09'"
+    ) == [(4.46, pytest.approx(55.0))]
+
+
+def test_tail_proxy_is_null_for_tips_and_frns(warehouse):
+    path, _ = warehouse
+    assert query(
+        path,
+        "select count(*) from marts.fct_auctions where security_class in ('TIPS', 'FRN') and tail_proxy_prior_close_bp is not null",
+    ) == [(0,)]
+    assert query(path, "select count(*) > 100 from marts.fct_auctions where security_class = 'TIPS'") == [(True,)]
+
+
+def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path):
+    """The golden test: on the saved FiscalData response, the recomputed ratio equals the published one to 0.01."""
+    bills = reference("treasury_auctions/fiscaldata_auctions_query_bills_2026-01.json").read_bytes()
+    upcoming = reference("treasury_auctions/fiscaldata_upcoming_auctions.json").read_bytes()
+    curve = reference("yield_curve/daily_treasury_par_yield_2023_jan-sep.csv").read_bytes()
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        body = (
+            bills
+            if path.endswith("auctions_query")
+            else upcoming
+            if path.endswith("upcoming_auctions")
+            else curve
+            if "/2023/" in path
+            else b'Date,"3 Mo"'
+        )
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    path = tmp_path / "reference.duckdb"
+    with serve(app) as root:
+        urls = {"treasury_auctions": root + "/fd", "par_yield_curve": root + "/yc"}
+        assert run_ingest(
+            ["treasury_auctions", "par_yield_curve"], warehouse=path, as_of=date(2026, 1, 31), base_urls=urls
+        ).ok
+    summary = build(path, select=["+fct_auctions"])
+    assert summary.ok, summary.render()
+    rows = query(
+        path,
+        "select bid_to_cover_published, bid_to_cover_recomputed, indirect_share_pct + direct_share_pct + dealer_share_pct from marts.fct_auctions",
+    )
+    published = [r for r in json.loads(bills)["data"] if r["bid_to_cover_ratio"] != "null"]
+    assert len(rows) == len(published) == 25
+    assert all(abs(btc - recomputed) <= 0.005 + 1e-9 for btc, recomputed, _ in rows)
+    assert all(abs(shares - 100) <= 0.01 for _, _, shares in rows)
