@@ -405,6 +405,16 @@ def report_dates(as_of: date) -> list[tuple[date, date]]:
         tuesday += timedelta(days=7)
 
 
+def _ar1(shocks: np.ndarray, phi: float) -> np.ndarray:
+    """x_t = phi * x_{t-1} + e_t: each value depends only on the past."""
+    out = np.empty_like(shocks)
+    level = 0.0
+    for i, e in enumerate(shocks):
+        level = phi * level + e
+        out[i] = level
+    return out
+
+
 def _april_2025(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Multipliers on leveraged-fund shorts and asset-manager longs in Treasury futures."""
     lev = np.ones(len(dates))
@@ -429,16 +439,32 @@ def _april_2025(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _series(contract: Contract, weeks: list[date]) -> dict[str, np.ndarray]:
     """Positions for one contract over `weeks` (plus one week before, for the changes)."""
     n = len(weeks)
-    rng = np.random.default_rng(zlib.crc32(f"tff|{contract.code}".encode()))
+
+    def rng(purpose: str) -> np.random.Generator:
+        # One generator per array: the first k draws never depend on how many weeks exist, so the
+        # history before the as-of date does not change when the as-of date moves.
+        return np.random.default_rng(zlib.crc32(f"tff|{contract.code}|{purpose}".encode()))
+
     years = np.array([(w - date(2025, 1, 1)).days / 365.25 for w in weeks])
     growth = np.exp(0.07 * years) if contract.treasury else np.exp(0.03 * years)
-    noise = np.cumsum(rng.normal(0, 0.025, n))
-    noise -= np.linspace(0, noise[-1], n) * 0.8  # keep the level anchored over two decades
-    oi_target = contract.oi_2025 * growth * np.exp(noise)
-    drift = lambda: np.clip(np.cumsum(rng.normal(0, 0.01, n)), -0.25, 0.25)  # noqa: E731
-    long_w = np.stack([np.clip(m * (1 + drift()), 0.005, None) for m in contract.long_mix], axis=1)
-    short_w = np.stack([np.clip(m * (1 + drift()), 0.005, None) for m in contract.short_mix], axis=1)
-    spread_w = np.stack([np.clip(rng.uniform(0.005, 0.06) * (1 + drift()), 0.0, None) for _ in GROUPS], axis=1)
+    oi_target = contract.oi_2025 * growth * np.exp(_ar1(rng("oi").normal(0, 0.025, n), 0.97))
+
+    def drift(purpose: str) -> np.ndarray:
+        return np.clip(_ar1(rng(purpose).normal(0, 0.01, n), 0.995), -0.25, 0.25)
+
+    long_w = np.stack(
+        [np.clip(m * (1 + drift(f"long{g}")), 0.005, None) for g, m in enumerate(contract.long_mix)], axis=1
+    )
+    short_w = np.stack(
+        [np.clip(m * (1 + drift(f"short{g}")), 0.005, None) for g, m in enumerate(contract.short_mix)], axis=1
+    )
+    spread_w = np.stack(
+        [
+            np.clip(rng(f"spreadlevel{g}").uniform(0.005, 0.06) * (1 + drift(f"spread{g}")), 0.0, None)
+            for g in range(len(GROUPS))
+        ],
+        axis=1,
+    )
     if contract.treasury:
         lev, am = _april_2025(np.array(weeks))
         long_w[:, 1] *= am
@@ -470,7 +496,9 @@ def _series(contract: Contract, weeks: list[date]) -> dict[str, np.ndarray]:
     for f in TRADERS:
         if f.startswith(("traders_tot_all", "traders_tot_rept")):
             continue
-        counts = np.round(traders_scale * rng.uniform(0.05, 0.4) * (1 + rng.normal(0, 0.03, n))).astype(np.int64)
+        r = rng(f)
+        share = r.uniform(0.05, 0.4)
+        counts = np.round(traders_scale * share * (1 + r.normal(0, 0.03, n))).astype(np.int64)
         out[f] = np.maximum(counts, 0)
     # Totals count each trader once; a trader can be in several categories, so take a discounted sum.
     for side in ("long", "short"):
@@ -478,18 +506,19 @@ def _series(contract: Contract, weeks: list[date]) -> dict[str, np.ndarray]:
             f for f in TRADERS if f.endswith(("spread", "spread_all"))
         ]
         out[f"traders_tot_rept_{side}_all"] = np.round(sum(out[f] for f in parts) * 0.7).astype(np.int64)
-    out["traders_tot_all"] = np.maximum(
-        out["traders_tot_rept_long_all"], out["traders_tot_rept_short_all"]
-    ) + rng.integers(1, 10, n)
+    out["traders_tot_all"] = np.maximum(out["traders_tot_rept_long_all"], out["traders_tot_rept_short_all"]) + rng(
+        "traders_tot"
+    ).integers(1, 10, n)
     # Concentration (% of OI held by the largest 4 or 8 traders): the largest 8 hold at least what the largest 4 do.
     for kind in ("gross", "net"):
         for side in ("long", "short"):
             tail = "" if kind == "gross" else "_all"
-            four = np.round(np.clip(rng.uniform(20, 55) + np.cumsum(rng.normal(0, 0.4, n)) * 0.3, 5, 90), 1)
+            r = rng(f"conc{kind}{side}")
+            four = np.round(np.clip(r.uniform(20, 55) + _ar1(r.normal(0, 0.4, n), 1.0) * 0.3, 5, 90), 1)
             net_cut = 0.0 if kind == "gross" else 3.0
             out[f"conc_{kind}_le_4_tdr_{side}{tail}"] = np.round(np.maximum(four - net_cut, 1.0), 1)
             out[f"conc_{kind}_le_8_tdr_{side}{tail}"] = np.round(
-                np.minimum(four - net_cut + rng.uniform(6, 15), 99.0), 1
+                np.minimum(four - net_cut + rng(f"conc8{kind}{side}").uniform(6, 15), 99.0), 1
             )
     return out
 

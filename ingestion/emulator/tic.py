@@ -106,8 +106,12 @@ def _path(holder: Holder, months: list[date]) -> np.ndarray:
     t = np.array([(m - date(2000, 3, 31)).days / 365.25 for m in months])
     a2000, a2013, a2025 = (max(a, 0.01) for a in holder.anchors)
     log_level = np.interp(t, [0.0, 13.0, 25.5], np.log([a2000, a2013, a2025]))
-    noise = np.cumsum(rng.normal(0, 0.018, len(months)))
-    noise -= np.convolve(noise, np.ones(25) / 25, mode="same")  # wander, but return to the anchors
+    # AR(1) noise: it wanders and returns to the anchor path, and each month depends only on the past.
+    noise = np.empty(len(months))
+    level = 0.0
+    for i, e in enumerate(rng.normal(0, 0.018, len(months))):
+        level = 0.92 * level + e
+        noise[i] = level
     return np.exp(log_level + noise)
 
 
@@ -154,7 +158,10 @@ def tic_data(as_of: date, revised: bool = False) -> TicData:
     )
     values["All Other"] = list(all_other)
     values["Grand Total"] = list(np.round(totals + all_other, 1))
-    official_share = np.interp(np.arange(len(months)), [0, len(months) - 1], [0.60, 0.42])
+    # Foreign official share of holdings: about 60% in 2000 falling to 42% by 2025 (by date, not by position).
+    official_share = np.interp(
+        [(m - HISTORY_START).days for m in months], [0, (date(2025, 12, 31) - HISTORY_START).days], [0.60, 0.42]
+    )
     official = np.round((totals + all_other) * official_share, 1)
     bills = np.round(official * (0.10 + 0.03 * np.cos(np.arange(len(months)) / 15)), 1)
     values["For. Official"] = list(official)

@@ -173,6 +173,14 @@ def test_synthetic_history_shape():
     assert names == {"2-YEAR U.S. TREASURY NOTES - CHICAGO BOARD OF TRADE", "UST 2Y NOTE - CHICAGO BOARD OF TRADE"}
 
 
+def test_history_does_not_change_when_the_as_of_date_moves():
+    later = tff_table(AS_OF + timedelta(days=120))
+    earlier_rows = TABLE.num_rows
+    assert later.num_rows > earlier_rows
+    key = lambda t: t.sort_by([("report_date_as_yyyy_mm_dd", "ascending"), ("cftc_contract_market_code", "ascending")])  # noqa: E731
+    assert key(later.filter(pc.less_equal(later[REPORT_DATE], TABLE[REPORT_DATE].to_pylist()[-1]))).equals(key(TABLE))
+
+
 def test_april_2025_leveraged_funds_cut_treasury_shorts():
     def lev_short(day):
         mask = pc.and_(

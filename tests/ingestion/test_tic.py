@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -169,6 +169,14 @@ def test_emulator_files_follow_the_release_calendar_and_the_identities():
     assert max(abs(sums[k] - totals[k]) for k in totals if not k[1]) <= Decimal("2.0")
     flags = {h.value_flag for h in hist.holdings}
     assert {"n.a.", "*"} <= flags
+
+
+def test_tic_history_does_not_change_when_the_as_of_date_moves():
+    earlier, later = tic.tic_data(AS_OF), tic.tic_data(AS_OF + timedelta(days=200))
+    n = len(earlier.months)
+    assert later.months[:n] == earlier.months
+    for label, values in earlier.values.items():
+        assert later.values[label][:n] == values, label
 
 
 def query(warehouse, sql):

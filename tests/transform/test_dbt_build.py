@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 import duckdb
@@ -121,3 +122,102 @@ def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path):
     assert len(rows) == len(published) == 25
     assert all(abs(btc - recomputed) <= 0.005 + 1e-9 for btc, recomputed, _ in rows)
     assert all(abs(shares - 100) <= 0.01 for _, _, shares in rows)
+
+
+def test_week_ending_2025_04_11_is_the_most_stressed_of_the_previous_52_weeks(warehouse):
+    path, _ = warehouse
+    rows = query(
+        path,
+        """
+        select week_ending, composite_stress_score, is_stress_week, is_30y_5pct_crossing_in_week, components_available
+        from marts.mart_treasury_stress_weekly
+        where week_ending between date '2025-04-11' - interval 51 week and date '2025-04-11'
+        order by composite_stress_score desc nulls last""",
+    )
+    assert len(rows) == 52
+    week, score, flagged, crossing, components = rows[0]
+    assert week == date(2025, 4, 11) and flagged and crossing and components == 4
+    assert score > rows[1][1]
+
+
+def test_leveraged_funds_cut_treasury_shorts_in_april_2025(warehouse):
+    path, _ = warehouse
+    ((before, after),) = query(
+        path,
+        """
+        select max(leveraged_gross_short_dv01_usd) filter (where report_date = '2025-04-01'),
+               max(leveraged_gross_short_dv01_usd) filter (where report_date = '2025-04-29')
+        from intermediate.int_basis_trade_proxy_aggregated""",
+    )
+    assert after < 0.85 * before
+    stress = query(
+        path, "select leveraged_deleveraging_z from marts.mart_treasury_stress_weekly where week_ending = '2025-04-11'"
+    )
+    assert stress[0][0] > 2.0
+    net = query(
+        path,
+        """
+        select net_contracts < 0, net_10y_equivalents is not null
+        from marts.fct_futures_positioning
+        where report_date = '2025-04-08' and contract_code = '043602' and trader_group = 'leveraged_funds'""",
+    )
+    assert net == [(True, True)]
+
+
+def test_foreign_holdings_reconcile_and_flag_custody_centres(warehouse):
+    path, _ = warehouse
+    assert query(
+        path,
+        "select count(*) from marts.fct_foreign_holdings where country = 'Grand Total' and abs(share_of_foreign_total_pct - 100) > 1e-9",
+    ) == [(0,)]
+    assert query(
+        path,
+        "select bool_and(is_custody_centre) from marts.fct_foreign_holdings where country in ('United Kingdom', 'Belgium', 'Luxembourg', 'Cayman Islands', 'Switzerland')",
+    ) == [(True,)]
+    assert (
+        query(
+            path,
+            "select count(*) from marts.fct_foreign_holdings where country = 'Japan' and change_1m_robust_z is not null",
+        )[0][0]
+        > 250
+    )
+
+
+@pytest.fixture(scope="module")
+def later_warehouse(tmp_path_factory):
+    later = date(2025, 8, 29)
+    path = tmp_path_factory.mktemp("dbt_later") / "warehouse.duckdb"
+    with serve(Emulator(as_of=later)) as root:
+        assert run_ingest(warehouse=path, as_of=later, base_urls=base_urls(root)).ok
+    assert build(path).ok
+    return path
+
+
+def _same(a, b) -> bool:
+    # Window aggregates may sum in a different order between builds: floats agree to 1e-9, the rest exactly.
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "cutoff_column", "provenance"),
+    [
+        ("fct_auctions", "cusip, auction_date", "auction_date", ""),
+        ("mart_yield_curve_daily", "curve_date", "curve_date", ""),
+        ("fct_futures_positioning", "report_date, contract_code, trader_group", "report_date", ""),
+        # Which TIC file a month came from changes as months move from the current table to the history file.
+        ("fct_foreign_holdings", "month_end, country", "month_end", "exclude (source_file, file_release_date)"),
+        ("mart_treasury_stress_weekly", "week_ending", "week_ending", ""),
+    ],
+)
+def test_no_look_ahead_later_data_changes_no_earlier_row(
+    warehouse, later_warehouse, table, key, cutoff_column, provenance
+):
+    """Built as of 2025-06-30 and again as of 2025-08-29: every value up to 2025-04-30 is the same (floats to 1e-9)."""
+    path, _ = warehouse
+    sql = f"select * {provenance} from marts.{table} where {cutoff_column} <= '2025-04-30' order by {key}"
+    earlier, later = query(path, sql), query(later_warehouse, sql)
+    assert len(earlier) == len(later) > 0
+    different = [(old, new) for old, new in zip(earlier, later) if not all(_same(x, y) for x, y in zip(old, new))]
+    assert not different, different[:3]
