@@ -21,3 +21,5 @@ test: setup
 lint: setup
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	# The dbt templater compiles the project: point it at a scratch warehouse, not data/.
+	TREASURY_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(UV) run --frozen sqlfluff lint dbt/models dbt/tests

@@ -42,6 +42,29 @@ def test_every_model_and_test_passes(warehouse):
     assert summary.mart_rows["fct_auctions"] > 9000
 
 
+def test_every_mart_column_is_documented(warehouse):
+    """The warehouse contract: each column of each mart has a description in the dbt docs."""
+    from ingestion.transform import DBT_DIR, MARTS
+
+    path, _ = warehouse
+    manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+    documented = {
+        node["name"]: {name for name, column in node["columns"].items() if column.get("description", "").strip()}
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    for mart in MARTS:
+        columns = {
+            name
+            for (name,) in query(
+                path,
+                f"select column_name from information_schema.columns where table_schema = 'marts' and table_name = '{mart}'",
+            )
+        }
+        assert columns, mart
+        assert columns - documented[mart] == set(), f"{mart}: undocumented columns"
+
+
 def test_recomputed_bid_to_cover_matches_published_on_every_sample_auction(warehouse):
     path, _ = warehouse
     assert query(

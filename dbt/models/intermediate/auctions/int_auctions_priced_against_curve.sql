@@ -45,7 +45,7 @@ prior_close as (
     from classified
     inner join curve_dates
         on
-            curve_dates.curve_date < classified.auction_date
+            classified.auction_date > curve_dates.curve_date
             and curve_dates.curve_date >= classified.auction_date - interval 14 day
     group by classified.cusip, classified.auction_date
 ),
@@ -74,7 +74,8 @@ final as (
             when bracketed.lower_tenor_years is null then bracketed.upper_yield_pct
             when bracketed.upper_tenor_years is null then bracketed.lower_yield_pct
             when bracketed.upper_tenor_years = bracketed.lower_tenor_years then bracketed.lower_yield_pct
-            else bracketed.lower_yield_pct
+            else
+                bracketed.lower_yield_pct
                 + (bracketed.upper_yield_pct - bracketed.lower_yield_pct)
                 * (classified.remaining_maturity_years - bracketed.lower_tenor_years)
                 / (bracketed.upper_tenor_years - bracketed.lower_tenor_years)

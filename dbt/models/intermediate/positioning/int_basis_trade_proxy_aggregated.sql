@@ -14,7 +14,7 @@ aggregated as (
         sum(short_contracts) filter (where trader_group = 'leveraged_funds') as leveraged_gross_short_contracts,
         sum(short_contracts * dv01_usd_per_contract) filter (where trader_group = 'leveraged_funds') as leveraged_gross_short_dv01_usd,
         sum(short_contracts * dv01_usd_per_contract / ten_year_dv01_usd_per_contract)
-            filter (where trader_group = 'leveraged_funds') as leveraged_gross_short_10y_equivalents,
+        filter (where trader_group = 'leveraged_funds') as leveraged_gross_short_10y_equivalents,
         sum(long_contracts * dv01_usd_per_contract) filter (where trader_group = 'asset_manager') as asset_manager_gross_long_dv01_usd
     from treasury_leveraged
     group by report_date

@@ -8,18 +8,18 @@ positions as (
 
 by_group as (
     {% for group in ['dealer', 'asset_manager', 'leveraged_funds', 'other_reportables'] %}
-    select
-        report_date,
-        contract_code,
-        market_name,
-        commodity_subgroup,
-        open_interest,
-        '{{ group }}' as trader_group,
-        {{ group }}_long as long_contracts,
-        {{ group }}_short as short_contracts,
-        {{ group }}_spreading as spreading_contracts
-    from positions
-    union all
+        select
+            report_date,
+            contract_code,
+            market_name,
+            commodity_subgroup,
+            open_interest,
+            '{{ group }}' as trader_group,
+            {{ group }}_long as long_contracts,
+            {{ group }}_short as short_contracts,
+            {{ group }}_spreading as spreading_contracts
+        from positions
+        union all
     {% endfor %}
     select
         report_date,

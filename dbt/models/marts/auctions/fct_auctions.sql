@@ -52,13 +52,13 @@ metrics as (
 compared as (
     select
         *,
-        {% for metric in ['bid_to_cover_recomputed', 'tail_proxy_prior_close_bp', 'indirect_share_pct', 'direct_share_pct', 'dealer_share_pct'] %}
-        {{ metric }} - avg({{ metric }}) over prior_6 as {{ metric }}_vs_prior_6_avg,
-        case
-            when count({{ metric }}) over prior_12 >= 3 and stddev_samp({{ metric }}) over prior_12 > 0
-                then ({{ metric }} - avg({{ metric }}) over prior_12) / stddev_samp({{ metric }}) over prior_12
-        end as {{ metric }}_z_prior_12{{ "," if not loop.last }}
-        {% endfor %}
+        {%- for metric in ['bid_to_cover_recomputed', 'tail_proxy_prior_close_bp', 'indirect_share_pct', 'direct_share_pct', 'dealer_share_pct'] %}
+            {{ metric }} - avg({{ metric }}) over prior_6 as {{ metric }}_vs_prior_6_avg,
+            case
+                when count({{ metric }}) over prior_12 >= 3 and stddev_samp({{ metric }}) over prior_12 > 0
+                    then ({{ metric }} - avg({{ metric }}) over prior_12) / stddev_samp({{ metric }}) over prior_12
+            end as {{ metric }}_z_prior_12{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from metrics
     window
         prior_6 as (

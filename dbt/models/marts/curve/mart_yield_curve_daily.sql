@@ -16,12 +16,12 @@ spreads as (
 changes as (
     select
         *,
-        {% for col in ['yield_2y_pct', 'yield_10y_pct', 'yield_30y_pct', 'spread_2s10s_bp', 'spread_5s30s_bp', 'spread_3m10y_bp'] %}
-        {%- set name = col | replace('_pct', '') | replace('_bp', '') %}
-        {%- set scale = '100.0 * ' if col.endswith('_pct') else '' %}
-        {{ scale }}({{ col }} - lag({{ col }}, 1) over by_date) as {{ name }}_change_1d_bp,
-        {{ scale }}({{ col }} - lag({{ col }}, 5) over by_date) as {{ name }}_change_5d_bp,
-        {% endfor %}
+        {%- for col in ['yield_2y_pct', 'yield_10y_pct', 'yield_30y_pct', 'spread_2s10s_bp', 'spread_5s30s_bp', 'spread_3m10y_bp'] %}
+            {%- set name = col | replace('_pct', '') | replace('_bp', '') %}
+            {%- set scale = '100.0 * ' if col.endswith('_pct') else '' %}
+            {{ scale }}({{ col }} - lag({{ col }}, 1) over by_date) as {{ name }}_change_1d_bp,
+            {{ scale }}({{ col }} - lag({{ col }}, 5) over by_date) as {{ name }}_change_5d_bp,
+        {%- endfor %}
         lag(yield_10y_pct) over by_date as previous_yield_10y_pct,
         lag(yield_30y_pct) over by_date as previous_yield_30y_pct
     from spreads
@@ -33,13 +33,14 @@ scored as (
         *,
         coalesce(yield_10y_pct >= 5.0 and previous_yield_10y_pct < 5.0, false) as is_10y_5pct_crossing,
         coalesce(yield_30y_pct >= 5.0 and previous_yield_30y_pct < 5.0, false) as is_30y_5pct_crossing,
-        {% for tenor in ['10y', '30y'] %}
-        case
-            when count(yield_{{ tenor }}_change_1d_bp) over prior_250 >= 60 and stddev_samp(yield_{{ tenor }}_change_1d_bp) over prior_250 > 0
-                then (yield_{{ tenor }}_change_1d_bp - avg(yield_{{ tenor }}_change_1d_bp) over prior_250)
-                / stddev_samp(yield_{{ tenor }}_change_1d_bp) over prior_250
-        end as yield_{{ tenor }}_change_1d_z_prior_250{{ "," if not loop.last }}
-        {% endfor %}
+        {%- for tenor in ['10y', '30y'] %}
+            case
+                when count(yield_{{ tenor }}_change_1d_bp) over prior_250 >= 60 and stddev_samp(yield_{{ tenor }}_change_1d_bp) over prior_250 > 0
+                    then
+                        (yield_{{ tenor }}_change_1d_bp - avg(yield_{{ tenor }}_change_1d_bp) over prior_250)
+                        / stddev_samp(yield_{{ tenor }}_change_1d_bp) over prior_250
+            end as yield_{{ tenor }}_change_1d_z_prior_250{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from changes
     window prior_250 as (order by curve_date rows between 250 preceding and 1 preceding)
 )

@@ -17,9 +17,9 @@ changes as (
     select
         indexed.*,
         -- Each change compares with exactly 1, 3 or 12 months earlier: NULL where that month is missing.
-        holdings_usd_bn - max(holdings_usd_bn) over (partition by country order by month_index range between 1 preceding and 1 preceding) as change_1m_usd_bn,
-        holdings_usd_bn - max(holdings_usd_bn) over (partition by country order by month_index range between 3 preceding and 3 preceding) as change_3m_usd_bn,
-        holdings_usd_bn - max(holdings_usd_bn) over (partition by country order by month_index range between 12 preceding and 12 preceding) as change_12m_usd_bn
+        indexed.holdings_usd_bn - max(indexed.holdings_usd_bn) over (partition by indexed.country order by indexed.month_index range between 1 preceding and 1 preceding) as change_1m_usd_bn,
+        indexed.holdings_usd_bn - max(indexed.holdings_usd_bn) over (partition by indexed.country order by indexed.month_index range between 3 preceding and 3 preceding) as change_3m_usd_bn,
+        indexed.holdings_usd_bn - max(indexed.holdings_usd_bn) over (partition by indexed.country order by indexed.month_index range between 12 preceding and 12 preceding) as change_12m_usd_bn
     from indexed
 ),
 
@@ -56,12 +56,12 @@ final as (
 
 scored as (
     select
-        final.* exclude (month_index),
-        median(change_1m_usd_bn) over prior_24 as prior_24_median_change_usd_bn,
-        mad(change_1m_usd_bn) over prior_24 as prior_24_mad_change_usd_bn,
+        final.* exclude (final.month_index),
+        median(final.change_1m_usd_bn) over prior_24 as prior_24_median_change_usd_bn,
+        mad(final.change_1m_usd_bn) over prior_24 as prior_24_mad_change_usd_bn,
         case
-            when count(change_1m_usd_bn) over prior_24 >= 12 and mad(change_1m_usd_bn) over prior_24 > 0
-                then 0.6745 * (change_1m_usd_bn - median(change_1m_usd_bn) over prior_24) / mad(change_1m_usd_bn) over prior_24
+            when count(final.change_1m_usd_bn) over prior_24 >= 12 and mad(final.change_1m_usd_bn) over prior_24 > 0
+                then 0.6745 * (final.change_1m_usd_bn - median(final.change_1m_usd_bn) over prior_24) / mad(final.change_1m_usd_bn) over prior_24
         end as change_1m_robust_z
     from final
     window prior_24 as (partition by country order by month_index rows between 24 preceding and 1 preceding)

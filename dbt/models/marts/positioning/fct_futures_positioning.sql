@@ -35,8 +35,9 @@ scored as (
         end as net_z_prior_156w,
         case
             when count(net_contracts) over trailing_52 >= 26
-                then 100.0 * (net_contracts - min(net_contracts) over trailing_52)
-                / nullif(max(net_contracts) over trailing_52 - min(net_contracts) over trailing_52, 0)
+                then
+                    100.0 * (net_contracts - min(net_contracts) over trailing_52)
+                    / nullif(max(net_contracts) over trailing_52 - min(net_contracts) over trailing_52, 0)
         end as cot_index_52w
     from metrics
     window

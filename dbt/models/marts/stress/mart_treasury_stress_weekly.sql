@@ -54,9 +54,9 @@ auction_component as (
         avg(
             (coalesce(tail_proxy_prior_close_bp_z_prior_12, 0) - coalesce(bid_to_cover_recomputed_z_prior_12, 0) - coalesce(indirect_share_pct_z_prior_12, 0))
             / nullif(
-                (tail_proxy_prior_close_bp_z_prior_12 is not null)::int
-                + (bid_to_cover_recomputed_z_prior_12 is not null)::int
-                + (indirect_share_pct_z_prior_12 is not null)::int, 0
+                cast((tail_proxy_prior_close_bp_z_prior_12 is not null) as int)
+                + cast((bid_to_cover_recomputed_z_prior_12 is not null) as int)
+                + cast((indirect_share_pct_z_prior_12 is not null) as int), 0
             )
         ) as auction_demand_z
     from {{ ref('fct_auctions') }}
@@ -79,15 +79,20 @@ positioning_component as (
         *,
         case
             when count(leveraged_gross_short_dv01_change_1w_usd) over prior_156 >= 52 and stddev_samp(leveraged_gross_short_dv01_change_1w_usd) over prior_156 > 0
-                then -(leveraged_gross_short_dv01_change_1w_usd - avg(leveraged_gross_short_dv01_change_1w_usd) over prior_156)
-                / stddev_samp(leveraged_gross_short_dv01_change_1w_usd) over prior_156
+                then
+                    -(leveraged_gross_short_dv01_change_1w_usd - avg(leveraged_gross_short_dv01_change_1w_usd) over prior_156)
+                    / stddev_samp(leveraged_gross_short_dv01_change_1w_usd) over prior_156
         end as leveraged_deleveraging_z
     from positioning
     window prior_156 as (order by week_ending rows between 156 preceding and 1 preceding)
 ),
 
 foreign_total as (
-    select month_end, expected_release_date, change_1m_usd_bn, change_1m_robust_z
+    select
+        month_end,
+        expected_release_date,
+        change_1m_usd_bn,
+        change_1m_robust_z
     from {{ ref('fct_foreign_holdings') }}
     where row_type = 'grand_total'
 ),
@@ -137,11 +142,11 @@ final as (
         *,
         (coalesce(auction_demand_z, 0) + coalesce(yield_moves_z, 0) + coalesce(leveraged_deleveraging_z, 0) + coalesce(foreign_selling_z, 0))
         / nullif(
-            (auction_demand_z is not null)::int + (yield_moves_z is not null)::int
-            + (leveraged_deleveraging_z is not null)::int + (foreign_selling_z is not null)::int, 0
+            cast((auction_demand_z is not null) as int) + cast((yield_moves_z is not null) as int)
+            + cast((leveraged_deleveraging_z is not null) as int) + cast((foreign_selling_z is not null) as int), 0
         ) as composite_stress_score,
-        (auction_demand_z is not null)::int + (yield_moves_z is not null)::int
-        + (leveraged_deleveraging_z is not null)::int + (foreign_selling_z is not null)::int as components_available
+        cast((auction_demand_z is not null) as int) + cast((yield_moves_z is not null) as int)
+        + cast((leveraged_deleveraging_z is not null) as int) + cast((foreign_selling_z is not null) as int) as components_available
     from combined
 )
 
