@@ -12,6 +12,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 # The DuckDB file the pipeline builds (dlt, dbt and Dagster all read this one variable).
 WAREHOUSE_ENV = "TREASURY_WAREHOUSE"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+# The read-only copy BI tools and SQL users open, published after a fully checked build.
+SERVING_ENV = "TREASURY_SERVING"
 # Sample mode: run every source against the built-in API emulator instead of the public hosts.
 SAMPLE_ENV = "TREASURY_SAMPLE"
 # The date the run treats as today (the emulator's data horizon and the end of every fetch range).
@@ -31,6 +33,11 @@ os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 
 def warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE)
+
+
+def serving_path() -> Path:
+    """TREASURY_SERVING, default serving.duckdb beside the warehouse file."""
+    return Path(os.environ.get(SERVING_ENV) or warehouse_path().parent / "serving.duckdb")
 
 
 def sample_mode() -> bool:

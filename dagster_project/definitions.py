@@ -1,0 +1,12 @@
+"""Dagster entry point: everything under defs/ autoloads; cross-cutting policy is applied here, once."""
+
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    # One DuckDB writer at a time: every run executes its steps in one process, one after another.
+    return dg.Definitions.merge(loaded, dg.Definitions(executor=dg.in_process_executor))

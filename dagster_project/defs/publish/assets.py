@@ -1,0 +1,61 @@
+"""Publish: copy the checked marts (and staging, for drill-down) to the serving file, swapped in atomically.
+
+It runs only after every upstream model and its blocking dbt tests succeeded in the run. The copy is
+written to a temporary file and renamed over the serving file, so a reader that already has the old
+file open keeps reading it, a new connection sees the new one, and a failed build never replaces it.
+"""
+
+import os
+
+import dagster as dg
+import duckdb
+
+from ingestion import settings
+
+PUBLISHED_SCHEMAS = ("marts", "staging")
+
+
+@dg.definitions
+def publish_assets() -> dg.Definitions:
+    from dagster_project.defs.transform.assets import warehouse_models
+
+    upstream = [key for key in warehouse_models.keys if key.path[0] in PUBLISHED_SCHEMAS]
+
+    @dg.asset(
+        key=["publish", "serving_file"],
+        deps=upstream,
+        group_name="publish",
+        pool="duckdb_writer",
+        description="A read-only copy of the marts and staging schemas for BI tools and SQL users (data/serving.duckdb).",
+    )
+    def serving_file(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse, serving = settings.warehouse_path().resolve(), settings.serving_path().resolve()
+        tmp = serving.with_name(serving.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        serving.parent.mkdir(parents=True, exist_ok=True)
+        rows: dict[str, int] = {}
+        with duckdb.connect(str(tmp)) as con:
+            con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+            for schema in PUBLISHED_SCHEMAS:
+                con.execute(f"create schema {schema}")
+                tables = con.execute(
+                    "select table_name from information_schema.tables where table_catalog = 'warehouse' and table_schema = ?",
+                    [schema],
+                ).fetchall()
+                for (table,) in tables:
+                    con.execute(f'create table {schema}."{table}" as select * from warehouse.{schema}."{table}"')
+                    rows[f"{schema}.{table}"] = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+            con.execute("detach warehouse")
+            con.execute("checkpoint")
+        os.replace(tmp, serving)  # atomic on POSIX: readers see the old file or the new one, never half of one
+        context.log.info(f"published {len(rows)} tables to {serving}")
+        return dg.MaterializeResult(
+            metadata={
+                "path": str(serving),
+                "tables": len(rows),
+                "sample_data": settings.sample_mode(),
+                **{f"rows.{name}": n for name, n in rows.items() if name.startswith("marts.")},
+            }
+        )
+
+    return dg.Definitions(assets=[serving_file])
