@@ -44,28 +44,50 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    from ingestion.pipelines import run_ingest
-    from ingestion.transform import build
-
-    if args.warehouse:
+def _apply_run_options(args: argparse.Namespace) -> None:
+    """Options become the environment the Dagster definitions read (one variable per concept)."""
+    if getattr(args, "warehouse", None):
         os.environ[settings.WAREHOUSE_ENV] = str(args.warehouse)
-    summary = run_ingest(
-        None,
-        sample=True if args.sample else None,
-        full_refresh=args.full_refresh,
-        as_of=args.as_of,
-        on_source=lambda name: print(f"==> ingest {name}", file=sys.stderr, flush=True),
+    if getattr(args, "sample", False):
+        os.environ[settings.SAMPLE_ENV] = "1"
+    if getattr(args, "as_of", None):
+        os.environ[settings.AS_OF_ENV] = args.as_of.isoformat()
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """The Dagster job in-process: the same assets, checks and publish step as a run launched from the UI."""
+    _apply_run_options(args)
+    if args.full_refresh:
+        from ingestion.pipelines import run_ingest
+
+        summary = run_ingest(
+            None, full_refresh=True, on_source=lambda name: print(f"==> full refresh {name}", file=sys.stderr)
+        )
+        print(summary.render())
+        if not summary.ok:
+            return 1
+    from dagster_project.run import ensure_dagster_home, run_pipeline
+
+    os.environ.setdefault("DAGSTER_HOME", str(ensure_dagster_home()))
+    result = run_pipeline(log_level="DEBUG" if args.verbose else "INFO")
+    print(result.render())
+    return 0 if result.success else 1
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """`dg dev` with this project's environment, on 127.0.0.1."""
+    import subprocess
+
+    from dagster_project.run import PROJECT_ROOT, ensure_dagster_home
+
+    _apply_run_options(args)
+    env = dict(os.environ, DAGSTER_HOME=str(ensure_dagster_home()), DAGSTER_DISABLE_TELEMETRY="1")
+    env[settings.WAREHOUSE_ENV] = str(settings.warehouse_path().resolve())
+    command = ["dg", "dev", "--host", args.host, "--port", str(args.port)]
+    print(
+        f"Dagster UI on http://{args.host}:{args.port} ({'sample mode' if args.sample else 'public APIs'}); Ctrl-C to stop."
     )
-    print(summary.render())
-    if not summary.ok:
-        print("\nNot transforming: a source failed (the marts keep the last good build).")
-        return 1
-    print("==> dbt build", file=sys.stderr, flush=True)
-    dbt_summary = build(settings.warehouse_path())
-    print()
-    print(dbt_summary.render())
-    return 0 if dbt_summary.ok else 1
+    return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -127,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     build_cmd = sub.add_parser(
         "build",
-        help="ingest every source, then build and test the dbt models (the whole pipeline)",
-        description="Ingest all sources (as `ingest`), then `dbt build`: seeds, staging, intermediate and marts, "
-        "with every data test and unit test. Prints rows per mart and test results; exits 1 if anything failed.",
+        help="run the whole pipeline as the Dagster job, in-process",
+        description="Materialize every asset in-process through Dagster: ingest all sources, dbt build (seeds, "
+        "models, data tests as asset checks), then publish the serving file if every check passed. Prints a "
+        "summary (rows per mart, checks, serving file written or kept); exits 1 if anything failed.",
     )
     build_cmd.add_argument(
         "--sample",
@@ -146,6 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse", type=Path, metavar="PATH", help=f"DuckDB file (also ${settings.WAREHOUSE_ENV})"
     )
     build_cmd.set_defaults(func=cmd_build)
+
+    dev = sub.add_parser(
+        "dev",
+        help="start the Dagster UI (dg dev) for this project",
+        description="Start `dg dev` with DAGSTER_HOME in the project (.dagster_home, run history kept) on 127.0.0.1.",
+    )
+    dev.add_argument("--sample", action="store_true", help="runs launched from the UI use the built-in API emulator")
+    dev.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="treat this date as today")
+    dev.add_argument("--warehouse", type=Path, metavar="PATH", help=f"DuckDB file (also ${settings.WAREHOUSE_ENV})")
+    dev.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    dev.set_defaults(func=cmd_dev)
 
     emulator = sub.add_parser(
         "emulator",

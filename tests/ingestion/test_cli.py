@@ -8,7 +8,9 @@ import pytest
 from ingestion.cli import build_parser, main
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["ingest", "--help"], ["build", "--help"], ["emulator", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["ingest", "--help"], ["build", "--help"], ["dev", "--help"], ["emulator", "--help"]]
+)
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(argv)

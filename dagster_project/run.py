@@ -1,0 +1,100 @@
+"""Run the whole pipeline as the Dagster job, in-process: what `treasury build` does (one code path with the UI)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ingestion import settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
+DAGSTER_YAML = """# Run history for `treasury dev` lives here (DAGSTER_HOME); the project writes this file when it is missing.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    # One DuckDB writer at a time: the ingestion, dbt and publish assets share the duckdb_writer pool.
+    default_limit: 1
+"""
+
+
+def ensure_dagster_home() -> Path:
+    DAGSTER_HOME.mkdir(exist_ok=True)
+    config = DAGSTER_HOME / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return DAGSTER_HOME
+
+
+@dataclass
+class RunSummary:
+    success: bool
+    seconds: float
+    sample: bool
+    materialized: list[str] = field(default_factory=list)
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    published: bool = False
+
+    def render(self) -> str:
+        label = "SAMPLE DATA (built-in emulator, synthetic)" if self.sample else "public APIs"
+        lines = [
+            f"Pipeline run ({label}, as of {settings.as_of()}): {'SUCCESS' if self.success else 'FAILED'} in {self.seconds:.1f}s",
+            f"  assets materialized: {len(self.materialized)}",
+            f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed",
+        ]
+        lines += [f"    FAILED check {name}" for name in self.checks_failed]
+        lines += [f"  FAILED step {name}" for name in self.failed_steps]
+        if self.mart_rows:
+            lines.append("  marts:")
+            lines += [f"    marts.{name:<30}{rows:>10,} rows" for name, rows in self.mart_rows.items()]
+        serving = settings.serving_path()
+        lines.append(
+            f"  serving file: {serving} published"
+            if self.published
+            else f"  serving file: {serving} kept as it was (nothing published this run)"
+        )
+        return "\n".join(lines)
+
+
+def run_pipeline(log_level: str = "INFO") -> RunSummary:
+    from dagster_project.definitions import defs
+    from ingestion.transform import MARTS
+
+    started = time.perf_counter()
+    job = defs().resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": log_level}}}}
+    )
+    summary = RunSummary(success=result.success, seconds=0.0, sample=settings.sample_mode())
+    for event in result.all_events:
+        if event.is_step_materialization:
+            summary.materialized.append(event.asset_key.to_user_string())
+        elif event.is_step_failure:
+            summary.failed_steps.append(event.step_key)
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            summary.checks_passed += 1
+        else:
+            summary.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    summary.published = "publish/serving_file" in summary.materialized
+    warehouse = settings.warehouse_path()
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            existing = {
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'marts'"
+                ).fetchall()
+            }
+            summary.mart_rows = {
+                m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS if m in existing
+            }
+    summary.seconds = time.perf_counter() - started
+    return summary
