@@ -6,8 +6,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from ingestion import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +63,7 @@ class RunSummary:
 
 def run_pipeline(log_level: str = "INFO") -> RunSummary:
     from dagster_project.definitions import defs
-    from ingestion.transform import MARTS
+    from ingestion.transform import mart_row_counts
 
     started = time.perf_counter()
     job = defs().resolve_implicit_global_asset_job_def()
@@ -84,17 +82,6 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
         else:
             summary.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
     summary.published = "publish/serving_file" in summary.materialized
-    warehouse = settings.warehouse_path()
-    if warehouse.exists():
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            existing = {
-                r[0]
-                for r in con.execute(
-                    "select table_name from information_schema.tables where table_schema = 'marts'"
-                ).fetchall()
-            }
-            summary.mart_rows = {
-                m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS if m in existing
-            }
+    summary.mart_rows = mart_row_counts(settings.warehouse_path())
     summary.seconds = time.perf_counter() - started
     return summary

@@ -117,6 +117,14 @@ def build(warehouse: Path, select: list[str] | None = None) -> DbtSummary:
         if status in ("fail", "error"):
             summary.failures.append(f"{node.resource_type} {node.name}: {node_result.message}")
     summary.seconds = time.perf_counter() - started
+    summary.mart_rows = mart_row_counts(warehouse)
+    return summary
+
+
+def mart_row_counts(warehouse: Path) -> dict[str, int]:
+    """Rows in each mart that exists in the warehouse (empty if the file does not exist yet)."""
+    if not warehouse.exists():
+        return {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         existing = {
             r[0]
@@ -124,7 +132,6 @@ def build(warehouse: Path, select: list[str] | None = None) -> DbtSummary:
                 "select table_name from information_schema.tables where table_schema = 'marts'"
             ).fetchall()
         }
-        for name in MARTS:
-            if name in existing:
-                summary.mart_rows[name] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
-    return summary
+        return {
+            name: con.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in MARTS if name in existing
+        }

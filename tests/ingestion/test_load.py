@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,7 @@ from ingestion.emulator.auctions import auction_records, upcoming_records
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.emulator.yields import build_curve
 from ingestion.pipelines import run_ingest
-from tests.conftest import AS_OF, reference
+from tests.conftest import AS_OF, reference_api
 
 
 def query(warehouse: Path, sql: str):
@@ -199,31 +198,11 @@ def test_small_pages_are_all_fetched(tmp_path, served, monkeypatch):
 
 def test_base_urls_pointed_at_a_server_of_the_real_payloads(tmp_path):
     """A server that answers with the saved public responses: the same code loads them correctly."""
-    bills = reference("treasury_auctions/fiscaldata_auctions_query_bills_2026-01.json").read_bytes()
-    upcoming = reference("treasury_auctions/fiscaldata_upcoming_auctions.json").read_bytes()
-    curve_2023 = reference("yield_curve/daily_treasury_par_yield_2023_jan-sep.csv").read_bytes()
-
-    def app(environ, start_response):
-        path = environ["PATH_INFO"]
-        if path.endswith("auctions_query"):
-            body = bills
-        elif path.endswith("upcoming_auctions"):
-            body = upcoming
-        elif "/2023/" in path:
-            body = curve_2023
-        else:
-            body = b'Date,"1 Mo","3 Mo","10 Yr"'  # other years: header only
-        start_response("200 OK", [("Content-Length", str(len(body)))])
-        return [body]
-
-    from ingestion.emulator.server import serve as serve_app
-
     warehouse = tmp_path / "reference.duckdb"
-    with serve_app(app) as root:
-        urls = {"treasury_auctions": root + "/services/api/fiscal_service", "par_yield_curve": root + "/rates"}
+    with reference_api() as (urls, bills):
         ingest(warehouse, urls, as_of=date(2023, 9, 30))
     assert query(warehouse, "select count(*), sum(offering_amt) from raw_treasury_auctions.auctions_query") == [
-        (25, sum(Decimal(r["offering_amt"]) for r in json.loads(bills)["data"]))
+        (25, sum(Decimal(r["offering_amt"]) for r in bills["data"]))
     ]
     assert query(
         warehouse,

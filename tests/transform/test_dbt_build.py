@@ -12,7 +12,7 @@ import pytest
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from ingestion.transform import build
-from tests.conftest import reference
+from tests.conftest import reference_api
 
 AS_OF = date(2025, 6, 30)
 
@@ -111,27 +111,8 @@ def test_tail_proxy_is_null_for_tips_and_frns(warehouse):
 
 def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path):
     """The golden test: on the saved FiscalData response, the recomputed ratio equals the published one to 0.01."""
-    bills = reference("treasury_auctions/fiscaldata_auctions_query_bills_2026-01.json").read_bytes()
-    upcoming = reference("treasury_auctions/fiscaldata_upcoming_auctions.json").read_bytes()
-    curve = reference("yield_curve/daily_treasury_par_yield_2023_jan-sep.csv").read_bytes()
-
-    def app(environ, start_response):
-        path = environ["PATH_INFO"]
-        body = (
-            bills
-            if path.endswith("auctions_query")
-            else upcoming
-            if path.endswith("upcoming_auctions")
-            else curve
-            if "/2023/" in path
-            else b'Date,"3 Mo"'
-        )
-        start_response("200 OK", [("Content-Length", str(len(body)))])
-        return [body]
-
-    path = tmp_path / "reference.duckdb"
-    with serve(app) as root:
-        urls = {"treasury_auctions": root + "/fd", "par_yield_curve": root + "/yc"}
+    path = tmp_path / "golden.duckdb"
+    with reference_api() as (urls, bills):
         assert run_ingest(
             ["treasury_auctions", "par_yield_curve"], warehouse=path, as_of=date(2026, 1, 31), base_urls=urls
         ).ok
@@ -141,7 +122,7 @@ def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path):
         path,
         "select bid_to_cover_published, bid_to_cover_recomputed, indirect_share_pct + direct_share_pct + dealer_share_pct from marts.fct_auctions",
     )
-    published = [r for r in json.loads(bills)["data"] if r["bid_to_cover_ratio"] != "null"]
+    published = [r for r in bills["data"] if r["bid_to_cover_ratio"] != "null"]
     assert len(rows) == len(published) == 25
     assert all(abs(btc - recomputed) <= 0.005 + 1e-9 for btc, recomputed, _ in rows)
     assert all(abs(shares - 100) <= 0.01 for _, _, shares in rows)
