@@ -109,6 +109,19 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--sample, --as-of and --warehouse: the same three settings for ingest, build and dev."""
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help=f"use the built-in API emulator (synthetic data; also ${settings.SAMPLE_ENV}=1)",
+    )
+    parser.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help=f"treat this date as today (also ${settings.AS_OF_ENV})"
+    )
+    parser.add_argument("--warehouse", type=Path, metavar="PATH", help=f"DuckDB file (also ${settings.WAREHOUSE_ENV})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ingestion.pipelines import SOURCE_NAMES
 
@@ -123,11 +136,6 @@ def build_parser() -> argparse.ArgumentParser:
         f"(${settings.WAREHOUSE_ENV}, default {settings.DEFAULT_WAREHOUSE}). Incremental unless --full-refresh.",
     )
     ingest.add_argument(
-        "--sample",
-        action="store_true",
-        help=f"use the built-in API emulator (synthetic data; also ${settings.SAMPLE_ENV}=1)",
-    )
-    ingest.add_argument(
         "--source",
         action="append",
         choices=SOURCE_NAMES,
@@ -139,12 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="drop the selected sources' tables and state, then reload full history",
     )
-    ingest.add_argument(
-        "--as-of", type=_date, metavar="YYYY-MM-DD", help=f"treat this date as today (also ${settings.AS_OF_ENV})"
-    )
-    ingest.add_argument(
-        "--warehouse", type=Path, metavar="PATH", help=f"DuckDB file to load (also ${settings.WAREHOUSE_ENV})"
-    )
+    _add_run_options(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
     build_cmd = sub.add_parser(
@@ -155,19 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         "summary (rows per mart, checks, serving file written or kept); exits 1 if anything failed.",
     )
     build_cmd.add_argument(
-        "--sample",
-        action="store_true",
-        help=f"use the built-in API emulator (synthetic data; also ${settings.SAMPLE_ENV}=1)",
-    )
-    build_cmd.add_argument(
         "--full-refresh", action="store_true", help="reload the sources' full history before building"
     )
-    build_cmd.add_argument(
-        "--as-of", type=_date, metavar="YYYY-MM-DD", help=f"treat this date as today (also ${settings.AS_OF_ENV})"
-    )
-    build_cmd.add_argument(
-        "--warehouse", type=Path, metavar="PATH", help=f"DuckDB file (also ${settings.WAREHOUSE_ENV})"
-    )
+    _add_run_options(build_cmd)
     build_cmd.set_defaults(func=cmd_build)
 
     dev = sub.add_parser(
@@ -175,9 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the Dagster UI (dg dev) for this project",
         description="Start `dg dev` with DAGSTER_HOME in the project (.dagster_home, run history kept) on 127.0.0.1.",
     )
-    dev.add_argument("--sample", action="store_true", help="runs launched from the UI use the built-in API emulator")
-    dev.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="treat this date as today")
-    dev.add_argument("--warehouse", type=Path, metavar="PATH", help=f"DuckDB file (also ${settings.WAREHOUSE_ENV})")
+    _add_run_options(dev)
     dev.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     dev.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     dev.set_defaults(func=cmd_dev)

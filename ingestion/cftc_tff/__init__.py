@@ -26,8 +26,7 @@ from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 from requests import Response
 
 from ingestion.cftc_tff.fields import DATASET_ID, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
-from ingestion.common.errors import SourceDataError
-from ingestion.common.http import http_errors, log, parse_json_once, raise_then, rest_client
+from ingestion.common.http import http_errors, json_page_hook, log, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import CFTC_BASE_URL
@@ -46,18 +45,8 @@ class SocrataPaginator(OffsetPaginator):
             self._has_next_page = False
 
 
-def _check_page(source: str):
-    def check(response: Response) -> None:
-        try:
-            body = parse_json_once(response)
-        except ValueError as exc:
-            raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
-        if not isinstance(body, list):
-            raise SourceDataError(
-                source, f"page {response.url}", f"expected a JSON array of rows, got {type(body).__name__}"
-            )
-
-    return raise_then(check)
+def _socrata_page_problem(body) -> str | None:
+    return None if isinstance(body, list) else f"expected a JSON array of rows, got {type(body).__name__}"
 
 
 @dlt.source(name=SOURCE)
@@ -88,7 +77,9 @@ def cftc_tff(
         with http_errors(resource, base_url):
             for number, page in enumerate(
                 client.paginate(
-                    f"resource/{dataset_id}.json", params=params, hooks={"response": [_check_page(resource)]}
+                    f"resource/{dataset_id}.json",
+                    params=params,
+                    hooks={"response": [json_page_hook(resource, _socrata_page_problem)]},
                 ),
                 start=1,
             ):

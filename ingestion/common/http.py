@@ -18,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import HTTPError, RequestException, Response
 
-from ingestion.common.errors import SourceHTTPError
+from ingestion.common.errors import SourceDataError, SourceHTTPError
 
 log = logging.getLogger("treasury.ingest")
 
@@ -75,6 +75,22 @@ def raise_then(check):
         check(response)
 
     return hook
+
+
+def json_page_hook(source: str, problem_with):
+    """A response hook for JSON APIs: raise for an error status (retried by the session), then parse the body
+    once and fail, naming the page URL, if it is not JSON or `problem_with(body)` returns a problem."""
+
+    def check(response: Response) -> None:
+        try:
+            body = parse_json_once(response)
+        except ValueError as exc:
+            raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
+        problem = problem_with(body)
+        if problem:
+            raise SourceDataError(source, f"page {response.url}", problem)
+
+    return raise_then(check)
 
 
 def parse_json_once(response: Response):

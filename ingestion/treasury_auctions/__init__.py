@@ -20,10 +20,8 @@ from urllib.parse import parse_qs, urlparse
 import dlt
 import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
-from requests import Response
 
-from ingestion.common.errors import SourceDataError
-from ingestion.common.http import http_errors, log, parse_json_once, raise_then, rest_client
+from ingestion.common.http import http_errors, json_page_hook, log, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.treasury_auctions.fields import (
@@ -40,21 +38,13 @@ HISTORY_START = date(1979, 1, 1)
 MAX_PAGE_SIZE = 10000
 
 
-def _validate_page(source: str):
-    """A response hook: a 200 whose body is not a FiscalData page fails naming the URL."""
-
-    def check(response: Response) -> None:
-        try:
-            body = parse_json_once(response)
-        except ValueError as exc:
-            raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise SourceDataError(source, f"page {response.url}", "body has no 'data' list")
-        meta = body.get("meta")
-        if not isinstance(meta, dict) or not isinstance(meta.get("total-pages"), int):
-            raise SourceDataError(source, f"page {response.url}", "body has no integer 'meta.total-pages'")
-
-    return raise_then(check)
+def _fiscaldata_page_problem(body) -> str | None:
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return "body has no 'data' list"
+    meta = body.get("meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("total-pages"), int):
+        return "body has no integer 'meta.total-pages'"
+    return None
 
 
 def _pages(base_url: str, endpoint: str, params: dict, resource: str) -> Iterator[tuple[list[dict], str, int, int]]:
@@ -66,7 +56,9 @@ def _pages(base_url: str, endpoint: str, params: dict, resource: str) -> Iterato
     )
     with http_errors(f"{SOURCE}.{resource}", base_url):
         for page in client.paginate(
-            endpoint, params=params, hooks={"response": [_validate_page(f"{SOURCE}.{resource}")]}
+            endpoint,
+            params=params,
+            hooks={"response": [json_page_hook(f"{SOURCE}.{resource}", _fiscaldata_page_problem)]},
         ):
             response = page.response
             body = response.json()
