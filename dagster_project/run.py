@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dagster as dg
+
 from ingestion import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,7 @@ class RunSummary:
     materialized: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    checks_warned: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
     published: bool = False
@@ -45,9 +48,10 @@ class RunSummary:
         lines = [
             f"Pipeline run ({label}, as of {settings.as_of()}): {'SUCCESS' if self.success else 'FAILED'} in {self.seconds:.1f}s",
             f"  assets materialized: {len(self.materialized)}",
-            f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed",
+            f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed, {len(self.checks_warned)} warnings",
         ]
         lines += [f"    FAILED check {name}" for name in self.checks_failed]
+        lines += [f"    WARNING {name}" for name in self.checks_warned]
         lines += [f"  FAILED step {name}" for name in self.failed_steps]
         if self.mart_rows:
             lines.append("  marts:")
@@ -66,7 +70,7 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
     from ingestion.transform import mart_row_counts
 
     started = time.perf_counter()
-    job = defs().resolve_implicit_global_asset_job_def()
+    job = defs().resolve_job_def("refresh_all")
     result = job.execute_in_process(
         raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": log_level}}}}
     )
@@ -77,10 +81,13 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
         elif event.is_step_failure:
             summary.failed_steps.append(event.step_key)
     for evaluation in result.get_asset_check_evaluations():
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.passed:
             summary.checks_passed += 1
+        elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            summary.checks_warned.append(f"{name}: {evaluation.description or ''}".rstrip(": "))
         else:
-            summary.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+            summary.checks_failed.append(name)
     summary.published = "publish/serving_file" in summary.materialized
     summary.mart_rows = mart_row_counts(settings.warehouse_path())
     summary.seconds = time.perf_counter() - started

@@ -54,6 +54,12 @@ def holidays(year: int) -> frozenset[date]:
     return frozenset(d for d in days if d is not None)
 
 
+@cache
+def federal_holidays(year: int) -> frozenset[date]:
+    """Federal holidays (the bond-market holidays less Good Friday): what shifts the CFTC's release day."""
+    return holidays(year) - {easter(year) - timedelta(days=2)}
+
+
 def is_business_day(day: date) -> bool:
     return day.weekday() < 5 and day not in holidays(day.year)
 

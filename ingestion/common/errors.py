@@ -14,6 +14,11 @@ class SourceDataError(ValueError):
 class SourceHTTPError(RuntimeError):
     """The source's server kept failing after the bounded retries."""
 
-    def __init__(self, source: str, url: str, problem: str) -> None:
-        self.source, self.url, self.problem = source, url, problem
+    def __init__(self, source: str, url: str, problem: str, status: int | None = None) -> None:
+        self.source, self.url, self.problem, self.status = source, url, problem, status
         super().__init__(f"[{source}] GET {url}: {problem}")
+
+    @property
+    def transient(self) -> bool:
+        """Worth another try later: no response at all, rate limiting, or a server error."""
+        return self.status is None or self.status == 429 or self.status >= 500

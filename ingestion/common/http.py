@@ -113,6 +113,8 @@ def http_errors(source: str, url: str):
         response = exc.response
         if response is None:
             raise SourceHTTPError(source, url, str(exc)) from exc
-        raise SourceHTTPError(source, response.url, f"{describe_response(response)} (after retries)") from exc
+        raise SourceHTTPError(
+            source, response.url, f"{describe_response(response)} (after retries)", response.status_code
+        ) from exc
     except RequestException as exc:
         raise SourceHTTPError(source, getattr(exc.request, "url", None) or url, f"{type(exc).__name__}: {exc}") from exc

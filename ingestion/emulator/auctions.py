@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from ingestion.calendar import is_business_day, next_business_day, previous_business_day
+from ingestion.common.cusip import cusip_check_digit
 from ingestion.emulator.yields import Curve, build_curve
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS
 
@@ -31,22 +32,6 @@ BIDDER_DETAIL_FROM = date(2003, 5, 1)
 # How far past the as-of date announced auctions are generated (announcements run ~1 week ahead).
 SCHEDULE_LEAD = timedelta(days=21)
 MONTHS = ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split()
-
-
-def cusip_check_digit(base: str) -> str:
-    """The CUSIP check digit (modulus 10, double-add-double) of an 8-character base."""
-    total = 0
-    for i, ch in enumerate(base):
-        if ch.isdigit():
-            v = int(ch)
-        elif ch.isalpha():
-            v = ord(ch.upper()) - ord("A") + 10
-        else:
-            v = {"*": 36, "@": 37, "#": 38}[ch]
-        if i % 2 == 1:
-            v *= 2
-        total += v // 10 + v % 10
-    return str((10 - total % 10) % 10)
 
 
 def _cusip(prefix: str, serial: int) -> str:

@@ -25,7 +25,7 @@ def built(tmp_path_factory):
     from dagster_project.definitions import defs
 
     definitions = defs()
-    result = definitions.resolve_implicit_global_asset_job_def().execute_in_process()
+    result = definitions.resolve_job_def("refresh_all").execute_in_process()
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert len(checks) >= 50 and all(check.passed for check in checks)

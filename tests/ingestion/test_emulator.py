@@ -10,8 +10,9 @@ import pytest
 import requests
 
 from ingestion.calendar import is_business_day
+from ingestion.common.cusip import cusip_check_digit
 from ingestion.emulator import auctions, fiscaldata, yields
-from ingestion.emulator.auctions import auction_records, cusip_check_digit, upcoming_records
+from ingestion.emulator.auctions import auction_records, upcoming_records
 from ingestion.emulator.server import AUCTIONS_PATH, YIELD_CSV_PREFIX
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS
 from tests.conftest import AS_OF

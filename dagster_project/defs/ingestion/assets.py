@@ -6,14 +6,50 @@ loopback port for its duration, exactly as `treasury ingest --sample` does.
 """
 
 from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from dagster_project.quality.raw_suites import SUITES
 from ingestion import settings
+from ingestion.common.errors import SourceHTTPError
 from ingestion.common.records import DriftReport
-from ingestion.pipelines import SOURCE_NAMES, make_pipeline, make_source, sample_base_urls
+from ingestion.pipelines import SOURCE_NAMES, dataset_name, make_pipeline, make_source, sample_base_urls
+
+# A source still failing after the HTTP client's own bounded retries is retried as a step, later.
+STEP_RETRIES = 2
+STEP_RETRY_SECONDS = 120
+
+
+def table_stats(warehouse: Path, source: str) -> dict[str, tuple[int, date | None]]:
+    """(rows, latest data date) per raw table of a source; empty before its first load."""
+    if not warehouse.exists():
+        return {}
+    stats = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for (src, table), suite in SUITES.items():
+            if src != source:
+                continue
+            try:
+                stats[table] = con.execute(
+                    f'select count(*), max("{suite.date_column}") from {dataset_name(source)}."{table}"'
+                ).fetchone()
+            except duckdb.CatalogException:
+                continue
+    return stats
+
+
+def _transient_http_error(exc: BaseException) -> SourceHTTPError | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, SourceHTTPError):
+            return seen if seen.transient else None
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -40,20 +76,41 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
     def _assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource):
         as_of = settings.as_of()
         sample = settings.sample_mode()
+        warehouse = settings.warehouse_path()
+        before = table_stats(warehouse, name)
         with ExitStack() as stack:
             urls = stack.enter_context(sample_base_urls(as_of)) if sample else {}
             drift = DriftReport()
             source = make_source(name, urls.get(name), as_of, drift)
-            pipeline = make_pipeline(name, settings.warehouse_path())
-            for event in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline):
-                extra = {"sample_data": sample, "as_of": str(as_of), "schema_drift": drift.describe() or "none"}
-                metadata = {**(event.metadata or {}), **extra}
-                # dlt yields MaterializeResult (a named tuple) or AssetMaterialization, by dagster-dlt version.
-                yield (
-                    event._replace(metadata=metadata)
-                    if isinstance(event, dg.MaterializeResult)
-                    else event.with_metadata(metadata)
-                )
+            pipeline = make_pipeline(name, warehouse)
+            try:
+                events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+            except Exception as exc:
+                transient = _transient_http_error(exc)
+                if transient is None:
+                    raise
+                context.log.warning(f"{transient}; retrying the step in {STEP_RETRY_SECONDS}s")
+                raise dg.RetryRequested(max_retries=STEP_RETRIES, seconds_to_wait=STEP_RETRY_SECONDS) from exc
+        after = table_stats(warehouse, name)
+        for event in events:
+            table = event.asset_key.path[-1]
+            rows, latest = after.get(table, (0, None))
+            extra = {
+                "sample_data": dg.MetadataValue.bool(sample),
+                "data_label": "SAMPLE (synthetic, built-in emulator)" if sample else "public API",
+                "as_of": str(as_of),
+                "rows_before_load": before.get(table, (0, None))[0],
+                "rows_in_table": rows,
+                "latest_data_date": str(latest) if latest else "none",
+                "schema_drift": drift.describe() or "none",
+            }
+            metadata = {**(event.metadata or {}), **extra}
+            # dlt yields MaterializeResult (a named tuple) or AssetMaterialization, by dagster-dlt version.
+            yield (
+                event._replace(metadata=metadata)
+                if isinstance(event, dg.MaterializeResult)
+                else event.with_metadata(metadata)
+            )
 
     return _assets
 

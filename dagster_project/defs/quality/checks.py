@@ -1,0 +1,126 @@
+"""Asset checks on the raw tables: a Great Expectations suite per table (blocking) and freshness per source (warning).
+
+A failed suite stops the run before dbt reads the table, so bad data never reaches the marts or the
+serving file. Which expectation failed, on how many rows, and example records (by key) are in the
+check's metadata. Freshness compares what is loaded with what the source's release calendar says is
+due by now (New York time); a stale source warns and blocks nothing.
+"""
+
+import dagster as dg
+import duckdb
+
+from dagster_project.quality import release_calendar
+from dagster_project.quality.raw_suites import SUITES, RawTableSuite, SuiteOutcome, validate
+from ingestion import settings
+
+# The table whose freshness stands for each source.
+FRESHNESS_TABLES = {
+    "treasury_auctions": "auctions_query",
+    "par_yield_curve": "daily_par_yields",
+    "cftc_tff": "tff_futures_only",
+    "tic_holdings": "major_foreign_holders",
+}
+
+
+def _rows_before_load(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> int | None:
+    event = context.instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("rows_before_load")
+    return int(value.value) if value is not None else None
+
+
+def _suite_metadata(outcome: SuiteOutcome, previous_rows: int | None) -> dict[str, object]:
+    table = "\n".join(
+        f"| {'pass' if o.success else '**FAIL**'} | {o.view} | {o.expectation} | {o.columns} | "
+        f"{o.rows_failed if o.rows_failed is not None else o.observed} | {o.examples[:2] if not o.success else ''} |"
+        for o in outcome.outcomes
+    )
+    metadata: dict[str, object] = {
+        "rows": outcome.rows,
+        "rows_before_load": previous_rows if previous_rows is not None else "first load",
+        "expectations_evaluated": len(outcome.outcomes),
+        "expectations_failed": len(outcome.failed),
+        "results": dg.MetadataValue.md(
+            "| result | view | expectation | columns | failed rows / observed | examples |\n|---|---|---|---|---|---|\n"
+            + table
+        ),
+    }
+    for failure in outcome.failed:
+        metadata[f"failed: {failure.view}.{failure.expectation}({failure.columns})"] = dg.MetadataValue.json(
+            {
+                "rows_failed": failure.rows_failed,
+                "rows_checked": failure.rows_checked,
+                "observed": failure.observed,
+                "examples": failure.examples,
+                "rule": failure.description,
+            }
+        )
+    return metadata
+
+
+def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey([suite.source, suite.table])
+
+    @dg.asset_check(
+        asset=key,
+        name="great_expectations",
+        blocking=True,
+        pool="duckdb_writer",
+        description=f"Great Expectations suite {suite.name}: ranges, identities, identifiers, calendar and row count. "
+        "Blocks everything downstream when it fails.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        previous = _rows_before_load(context, key)
+        with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+            outcome = validate(con, suite, previous)
+        for failure in outcome.failed:
+            context.log.error(f"{suite.qualified}: {failure.line()}")
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=_suite_metadata(outcome, previous),
+            description=f"{len(outcome.outcomes) - len(outcome.failed)} of {len(outcome.outcomes)} expectations met "
+            f"on {outcome.rows:,} rows",
+        )
+
+    return _check
+
+
+def _freshness_check(source: str, table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey([source, table]),
+        name="fresh_per_release_calendar",
+        blocking=False,
+        pool="duckdb_writer",
+        description=f"Is everything {source} has released by now loaded? Judged in New York time; warns only.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        now = release_calendar.judged_at(settings.as_of())
+        with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+            verdict = release_calendar.assess(con, source, now)
+        if not verdict.fresh:
+            context.log.warning(verdict.description)
+        return dg.AssetCheckResult(
+            passed=verdict.fresh,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=verdict.description,
+            metadata={
+                "judged_at_new_york": verdict.judged_at.isoformat(timespec="minutes"),
+                "latest_loaded": str(verdict.latest_loaded),
+                "due": str(verdict.due) if verdict.due else "per auction",
+                "rule": verdict.rule,
+                "missing": dg.MetadataValue.json(verdict.missing[:50]),
+            },
+        )
+
+    return _check
+
+
+GREAT_EXPECTATIONS_CHECKS = [_great_expectations_check(suite) for suite in SUITES.values()]
+FRESHNESS_CHECKS = [_freshness_check(source, table) for source, table in FRESHNESS_TABLES.items()]
+
+
+@dg.definitions
+def quality_checks() -> dg.Definitions:
+    return dg.Definitions(asset_checks=[*GREAT_EXPECTATIONS_CHECKS, *FRESHNESS_CHECKS])

@@ -1,0 +1,154 @@
+"""Jobs per source and for everything, scheduled on the sources' release calendars (America/New_York).
+
+Each source job refreshes the source's raw tables, every model downstream of them (with their checks)
+and the publish step. Schedules are created stopped; switch them on in the UI (Automation) or with
+`dg launch`/the GraphQL API. Days on which nothing is released are skipped with a reason, using the
+same release calendar as the freshness checks.
+"""
+
+from datetime import date
+
+import dagster as dg
+import duckdb
+
+from dagster_project.defs.quality.checks import FRESHNESS_CHECKS
+from dagster_project.quality import release_calendar
+from dagster_project.quality.raw_suites import SUITES
+from ingestion import settings
+from ingestion.calendar import is_business_day
+from ingestion.pipelines import SOURCE_NAMES
+
+TIMEZONE = "America/New_York"
+
+
+def raw_keys(source: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey([s, table]) for s, table in SUITES if s == source]
+
+
+REFRESH_JOBS = {
+    source: dg.define_asset_job(
+        f"refresh_{source}",
+        selection=dg.AssetSelection.assets(*raw_keys(source)).downstream(),
+        description=f"Load {source}, rebuild and test every model downstream of it, then publish the serving file.",
+        tags={"source": source},
+    )
+    for source in SOURCE_NAMES
+}
+REFRESH_ALL = dg.define_asset_job(
+    "refresh_all",
+    selection=dg.AssetSelection.all(),
+    description="Everything: all four sources, the whole dbt project with its tests, the raw-table checks, publish. "
+    "`treasury build` runs this job.",
+)
+CHECK_FRESHNESS = dg.define_asset_job(
+    "check_freshness",
+    selection=dg.AssetSelection.checks(*FRESHNESS_CHECKS),
+    description="Only the freshness checks: is every release that is due by now in the warehouse?",
+)
+
+
+def _day(context: dg.ScheduleEvaluationContext) -> date:
+    return context.scheduled_execution_time.astimezone(release_calendar.NEW_YORK).date()
+
+
+def auctions_on(day: date) -> list[str] | None:
+    """Auctions scheduled on `day` per the published calendar (the serving file); None when it can't be read."""
+    try:
+        with duckdb.connect(str(settings.serving_path()), read_only=True) as con:
+            rows = con.execute(
+                "select security_term || ' ' || security_type from staging.stg_treasury_auctions__upcoming_auctions "
+                "where auction_date = ? order by 1",
+                [day],
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    return [r for (r,) in rows]
+
+
+@dg.schedule(
+    cron_schedule="30 18 * * 1-5",
+    job=REFRESH_JOBS["par_yield_curve"],
+    execution_timezone=TIMEZONE,
+    description="Business-day evenings at 18:30, after the Treasury publishes the day's curve.",
+)
+def par_yields_on_business_day_evenings(context: dg.ScheduleEvaluationContext):
+    day = _day(context)
+    if not is_business_day(day):
+        return dg.SkipReason(f"{day} is a bond-market holiday: no curve is published")
+    return dg.RunRequest(run_key=f"par_yield_curve:{day}")
+
+
+@dg.schedule(
+    cron_schedule="30 13 * * 1-5",
+    job=REFRESH_JOBS["treasury_auctions"],
+    execution_timezone=TIMEZONE,
+    description="13:30 on auction days (per upcoming_auctions), after the 11:30 and 13:00 results.",
+)
+def auctions_on_auction_day_afternoons(context: dg.ScheduleEvaluationContext):
+    day = _day(context)
+    scheduled = auctions_on(day)
+    if scheduled == []:
+        return dg.SkipReason(f"no auction is scheduled on {day}")
+    # When the calendar cannot be read (no serving file yet), refresh anyway: an extra run costs little.
+    return dg.RunRequest(run_key=f"treasury_auctions:{day}", tags={"auctions": ", ".join(scheduled or ["unknown"])})
+
+
+@dg.schedule(
+    cron_schedule="0 17 * * 1-5",
+    job=REFRESH_JOBS["cftc_tff"],
+    execution_timezone=TIMEZONE,
+    description="17:00 on release days: Fridays, or the next business day after a week with a federal holiday.",
+)
+def cftc_on_release_evenings(context: dg.ScheduleEvaluationContext):
+    day = _day(context)
+    if not release_calendar.is_cftc_release_day(day):
+        return dg.SkipReason(f"the CFTC releases no TFF report on {day}")
+    return dg.RunRequest(run_key=f"cftc_tff:{day}")
+
+
+@dg.schedule(
+    cron_schedule="30 16 15-21 * *",
+    job=REFRESH_JOBS["tic_holdings"],
+    execution_timezone=TIMEZONE,
+    description="16:30 on business days from the 15th to the 21st, the window of TIC's monthly release.",
+)
+def tic_around_monthly_release(context: dg.ScheduleEvaluationContext):
+    day = _day(context)
+    if not release_calendar.is_tic_release_window(day):
+        return dg.SkipReason(f"{day} is not a business day in TIC's release window")
+    return dg.RunRequest(run_key=f"tic_holdings:{day}")
+
+
+@dg.schedule(
+    cron_schedule="0 6 * * *",
+    job=REFRESH_ALL,
+    execution_timezone=TIMEZONE,
+    description="Every day at 06:00: everything, so a missed or failed source run is caught up by morning.",
+)
+def full_refresh_daily(context: dg.ScheduleEvaluationContext):
+    return dg.RunRequest(run_key=f"refresh_all:{_day(context)}")
+
+
+@dg.schedule(
+    cron_schedule="0 9 * * *",
+    job=CHECK_FRESHNESS,
+    execution_timezone=TIMEZONE,
+    description="Every day at 09:00: the freshness checks alone (a stale source warns in the UI).",
+)
+def freshness_every_morning(context: dg.ScheduleEvaluationContext):
+    return dg.RunRequest(run_key=f"check_freshness:{_day(context)}")
+
+
+@dg.definitions
+def schedules() -> dg.Definitions:
+    return dg.Definitions(
+        jobs=[*REFRESH_JOBS.values(), REFRESH_ALL, CHECK_FRESHNESS],
+        schedules=[
+            par_yields_on_business_day_evenings,
+            auctions_on_auction_day_afternoons,
+            cftc_on_release_evenings,
+            tic_around_monthly_release,
+            full_refresh_daily,
+            freshness_every_morning,
+        ],
+    )

@@ -1,0 +1,195 @@
+"""When each source's data is due, from its publisher's release calendar (New York time).
+
+The freshness checks call a source stale when data that is due is missing from the warehouse; the
+schedules use the same calendar to decide which days a source is worth refreshing. Plain Python (no
+Dagster), so the rules are unit-tested on their own.
+
+- Par yields: published each business day in the late afternoon; the curve for day D is due by
+  18:00 on the next business day.
+- Auctions: results are published within minutes of the close; an auction listed in
+  `upcoming_auctions` is due by the end of the day after its auction date.
+- CFTC TFF: Tuesday positions are released on Friday at 15:30; a federal holiday in that week moves the
+  release to the next business day (normally the Monday after). Due by the end of the day after release
+  (Saturday for a Friday release).
+- TIC: month M is released around the 18th of month M+2 (the same convention as the dbt models); it is
+  due one month after that, by the end of the 18th of month M+3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+from dateutil.relativedelta import relativedelta
+
+from ingestion.calendar import federal_holidays, is_business_day, next_business_day, previous_business_day
+
+NEW_YORK = ZoneInfo("America/New_York")
+YIELDS_DUE_AT = time(18, 0)
+TIC_RELEASE_DAY = 18
+
+
+def _at(day: date, at: time = time(0, 0)) -> datetime:
+    return datetime.combine(day, at, tzinfo=NEW_YORK)
+
+
+def judged_at(as_of: date, clock: datetime | None = None) -> datetime:
+    """The moment freshness is judged at: now in New York, or the end of the as-of day if that is earlier.
+
+    A run with TREASURY_AS_OF in the past (sample mode, backfills) is judged as of that day.
+    """
+    now = (clock or datetime.now(NEW_YORK)).astimezone(NEW_YORK)
+    return min(now, _at(as_of + timedelta(days=1)))
+
+
+# --- par yield curve ---------------------------------------------------------------------------------
+
+
+def par_yields_deadline(curve_date: date) -> datetime:
+    return _at(next_business_day(curve_date, include=False), YIELDS_DUE_AT)
+
+
+def par_yields_due(now: datetime) -> date:
+    """The latest curve date that must be loaded by `now`."""
+    day = previous_business_day(now.date(), include=True)
+    while par_yields_deadline(day) > now:
+        day = previous_business_day(day)
+    return day
+
+
+# --- CFTC Traders in Financial Futures --------------------------------------------------------------
+
+
+def cftc_release_date(report_tuesday: date) -> date:
+    """Release day of the report for positions as of `report_tuesday` (Friday, or later after a holiday)."""
+    monday = report_tuesday - timedelta(days=report_tuesday.weekday())
+    friday = monday + timedelta(days=4)
+    week = {monday + timedelta(days=i) for i in range(5)}
+    if week & (federal_holidays(monday.year) | federal_holidays(friday.year)):
+        day = friday + timedelta(days=1)
+        while day.weekday() >= 5 or day in federal_holidays(day.year):
+            day += timedelta(days=1)
+        return day
+    return friday
+
+
+def cftc_deadline(report_tuesday: date) -> datetime:
+    return _at(cftc_release_date(report_tuesday) + timedelta(days=2))
+
+
+def cftc_report_due(now: datetime) -> date:
+    """The latest report Tuesday that must be loaded by `now`."""
+    tuesday = now.date() - timedelta(days=(now.date().weekday() - 1) % 7)
+    while cftc_deadline(tuesday) > now:
+        tuesday -= timedelta(days=7)
+    return tuesday
+
+
+def is_cftc_release_day(day: date) -> bool:
+    """True on the day a TFF report comes out (the schedule refreshes CFTC that evening)."""
+    last_tuesday = day - timedelta(days=(day.weekday() - 1) % 7)
+    return any(cftc_release_date(last_tuesday - timedelta(days=7 * k)) == day for k in range(2))
+
+
+# --- TIC Major Foreign Holders ----------------------------------------------------------------------
+
+
+def tic_expected_release(month_end: date) -> date:
+    return (month_end.replace(day=1) + relativedelta(months=2)).replace(day=TIC_RELEASE_DAY)
+
+
+def tic_deadline(month_end: date) -> datetime:
+    return _at(tic_expected_release(month_end) + relativedelta(months=1) + timedelta(days=1))
+
+
+def tic_month_due(now: datetime) -> date:
+    """The latest month (as its month-end date) that must be loaded by `now`."""
+    month_end = now.date().replace(day=1) - timedelta(days=1)
+    while tic_deadline(month_end) > now:
+        month_end = month_end.replace(day=1) - timedelta(days=1)
+    return month_end
+
+
+def is_tic_release_window(day: date) -> bool:
+    """Business days from the 15th to the 21st: TIC's release falls in that window every month."""
+    return is_business_day(day) and 15 <= day.day <= 21
+
+
+# --- auctions ---------------------------------------------------------------------------------------
+
+
+def auction_results_deadline(auction_date: date) -> datetime:
+    return _at(auction_date + timedelta(days=2))
+
+
+# --- assessing the warehouse ------------------------------------------------------------------------
+
+
+@dataclass
+class Freshness:
+    """The verdict for one source: stale when something due by `judged_at` is missing."""
+
+    source: str
+    judged_at: datetime
+    latest_loaded: date | None
+    due: date | None
+    rule: str
+    missing: list[str] = field(default_factory=list)
+    grace: timedelta = timedelta(0)
+
+    @property
+    def fresh(self) -> bool:
+        if self.missing:
+            return False
+        return self.due is None or (self.latest_loaded is not None and self.latest_loaded + self.grace >= self.due)
+
+    @property
+    def description(self) -> str:
+        if self.fresh:
+            return f"{self.source}: fresh (latest {self.latest_loaded}, due {self.due or 'n/a'})"
+        if self.missing:
+            return f"{self.source}: STALE, {len(self.missing)} due but not loaded: {', '.join(self.missing[:5])}"
+        return f"{self.source}: STALE, latest loaded {self.latest_loaded}, but {self.due} was due by now"
+
+
+def _max(con: duckdb.DuckDBPyConnection, table: str, column: str) -> date | None:
+    return con.execute(f"select max({column}) from {table}").fetchone()[0]
+
+
+def assess(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> Freshness:
+    """Freshness of one source's raw tables in the warehouse open on `con`, judged at `now`."""
+    if source == "par_yield_curve":
+        due = par_yields_due(now)
+        latest = _max(con, "raw_par_yield_curve.daily_par_yields", "curve_date")
+        rule = "curve for business day D loaded by 18:00 New York on the next business day"
+        return Freshness(source, now, latest, due, rule)
+    if source == "cftc_tff":
+        due = cftc_report_due(now)
+        latest = _max(con, "raw_cftc_tff.tff_futures_only", "report_date_as_yyyy_mm_dd")
+        rule = "Tuesday report loaded by the end of the day after its release (Friday, later after a federal holiday)"
+        # A holiday Tuesday moves the as-of date to the Monday: one day earlier still counts.
+        return Freshness(source, now, latest, due, rule, grace=timedelta(days=1))
+    if source == "tic_holdings":
+        due = tic_month_due(now)
+        latest = _max(con, "raw_tic_holdings.major_foreign_holders", "month_end")
+        rule = "month M loaded by the end of the 18th of month M+3 (one month after its expected release)"
+        return Freshness(source, now, latest, due, rule)
+    if source == "treasury_auctions":
+        latest = _max(con, "raw_treasury_auctions.auctions_query", "auction_date")
+        # Every auction the calendar announced, whose results deadline has passed, must be loaded.
+        last_due = (now - timedelta(days=2)).date()
+        missing = con.execute(
+            """
+            select u.security_term || ' ' || u.security_type || ' ' || u.cusip || ' auctioned ' || u.auction_date
+            from raw_treasury_auctions.upcoming_auctions as u
+            anti join raw_treasury_auctions.auctions_query as a on a.cusip = u.cusip and a.auction_date = u.auction_date
+            where u.cusip is not null and u.auction_date <= ?
+            order by u.auction_date
+            """,
+            [last_due],
+        ).fetchall()
+        rule = "every auction listed in upcoming_auctions loaded by the end of the day after its auction date"
+        return Freshness(source, now, latest, None, rule, [m for (m,) in missing])
+    raise ValueError(f"no release calendar for source {source!r}")
