@@ -25,6 +25,7 @@ def isolated_env(monkeypatch, tmp_path):
     for name in (
         "TREASURY_SAMPLE",
         "TREASURY_AS_OF",
+        "TREASURY_SERVING",
         "SOURCES__TREASURY_AUCTIONS__BASE_URL",
         "SOURCES__PAR_YIELD_CURVE__BASE_URL",
     ):

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import duckdb
@@ -443,23 +445,36 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, pd.Timestamp):  # DuckDB dates arrive in pandas as midnight timestamps
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
+    if isinstance(value, float) and value != value:
+        return None  # NaN is not JSON
     return value
 
 
-def validate(con: duckdb.DuckDBPyConnection, suite: RawTableSuite, previous_rows: int | None = None) -> SuiteOutcome:
-    """Run the suite against the raw table open on `con`. `previous_rows` is the row count before this load."""
+@cache
+def _context():
+    """One ephemeral GX context per process (each one makes a temporary docs folder)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def validate(con: duckdb.DuckDBPyConnection, suite: RawTableSuite, previous_rows: int | None = None) -> SuiteOutcome:
+    """Run the suite against the raw table open on `con`. `previous_rows` is the row count before this load."""
+    import great_expectations as gx
+
+    context = _context()
+    with suppress(KeyError, ValueError):
+        context.data_sources.delete(suite.name)
     datasource = context.data_sources.add_pandas(suite.name)
     rows = con.execute(f"select count(*) from {suite.qualified}").fetchone()[0]
     outcome = SuiteOutcome(suite.name, rows)

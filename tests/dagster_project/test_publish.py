@@ -12,44 +12,32 @@ import dagster as dg
 import duckdb
 import pytest
 
+from tests.dagster_project.conftest import use_sample_env
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One good sample run through the Dagster job; yields (definitions, warehouse, serving)."""
-    tmp = tmp_path_factory.mktemp("publish")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TREASURY_WAREHOUSE", str(tmp / "warehouse.duckdb"))
-    mp.setenv("TREASURY_SERVING", str(tmp / "serving.duckdb"))
-    mp.setenv("TREASURY_SAMPLE", "1")
-    mp.setenv("TREASURY_AS_OF", "2025-06-30")
-    from dagster_project.definitions import defs
 
-    definitions = defs()
-    result = definitions.resolve_job_def("refresh_all").execute_in_process()
-    assert result.success
-    checks = result.get_asset_check_evaluations()
-    assert len(checks) >= 50 and all(check.passed for check in checks)
-    served = tmp / "serving.duckdb"
-    with duckdb.connect(str(served), read_only=True) as con:
+def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
+    evaluations = sample_build.check_evaluations
+    assert len(evaluations) >= 68 and all(check.passed for check in evaluations)
+    names = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
+    assert ("cftc_tff/tff_futures_only", "great_expectations") in names  # the raw-table suites ran
+    assert ("par_yield_curve/daily_par_yields", "fresh_per_release_calendar") in names
+    with duckdb.connect(str(sample_build.serving), read_only=True) as con:
         tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
         assert {"marts.mart_treasury_stress_weekly", "marts.fct_auctions", "staging.stg_cftc_tff__positions"} <= tables
         assert con.execute(
             "select count(*) from marts.fct_auctions where auction_date = '2025-04-08' and term_group = '3-Year'"
         ).fetchone() == (1,)
-    assert not (tmp / "serving.duckdb.tmp").exists()
-    yield definitions, tmp / "warehouse.duckdb", served
-    mp.undo()
+    assert not sample_build.serving.with_name("serving.duckdb.tmp").exists()
 
 
 @pytest.fixture
-def env(built, monkeypatch):
-    """Point this test's environment (reset per test by conftest) back at the module's warehouse and serving file."""
-    definitions, warehouse, serving = built
-    monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("TREASURY_SERVING", str(serving))
-    monkeypatch.setenv("TREASURY_SAMPLE", "1")
-    monkeypatch.setenv("TREASURY_AS_OF", "2025-06-30")
-    return built
+def env(sample_build, monkeypatch, tmp_path):
+    """A copy of the good build for this test to change; (definitions, warehouse, serving)."""
+    warehouse, serving = sample_build.copy_to(tmp_path / "build")
+    use_sample_env(monkeypatch, warehouse, serving)
+    from dagster_project.definitions import defs
+
+    return defs(), warehouse, serving
 
 
 def digest(path) -> str:
@@ -119,6 +107,41 @@ def test_a_planted_bad_row_fails_its_check_blocks_the_marts_and_keeps_the_servin
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert any("yield_10y_pct" in name for name in failed), failed
     assert digest(serving) == served  # the serving file was not replaced
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from marts.mart_treasury_stress_weekly where week_ending = '1900-01-05'"
+        ).fetchone() == (1,)
+
+
+def test_a_broken_identity_in_a_raw_table_fails_its_suite_and_the_source_job_publishes_nothing(env):
+    definitions, warehouse, serving = env
+    served = digest(serving)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.mart_treasury_stress_weekly (week_ending) values ('1900-01-05')")
+        # An old week (outside the 28-day look-back, so the reload keeps it) whose open interest no longer adds up.
+        con.execute(
+            """
+            update raw_cftc_tff.tff_futures_only set open_interest_all = open_interest_all + 1000
+            where report_date_as_yyyy_mm_dd = '2015-06-02' and cftc_contract_market_code = '043602'
+            """
+        )
+    result = definitions.resolve_job_def("refresh_cftc_tff").execute_in_process(raise_on_error=False)
+    assert not result.success
+    failed = {
+        (e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed
+    }
+    suite = failed[("cftc_tff/tff_futures_only", "great_expectations")]
+    assert suite.metadata["expectations_failed"].value == 2  # longs + spreading, and shorts + spreading
+    failure = suite.metadata[
+        "failed: positions.expect_column_pair_values_to_be_equal(open_interest_all,longs_plus_spreading)"
+    ]
+    assert failure.value["rows_failed"] == 1
+    assert failure.value["examples"][0]["report_date"] == "2015-06-02"
+    assert failure.value["examples"][0]["cftc_contract_market_code"] == "043602"
+    materialized = {e.asset_key.to_user_string() for e in result.all_events if e.is_step_materialization}
+    assert "cftc_tff/tff_futures_only" in materialized  # the load itself ran
+    assert not any(key.startswith(("staging/", "marts/", "publish/")) for key in materialized)
+    assert digest(serving) == served
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute(
             "select count(*) from marts.mart_treasury_stress_weekly where week_ending = '1900-01-05'"
