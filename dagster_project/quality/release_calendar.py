@@ -184,8 +184,11 @@ def assess(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> Freshn
             """
             select u.security_term || ' ' || u.security_type || ' ' || u.cusip || ' auctioned ' || u.auction_date
             from raw_treasury_auctions.upcoming_auctions as u
-            anti join raw_treasury_auctions.auctions_query as a on a.cusip = u.cusip and a.auction_date = u.auction_date
-            where u.cusip is not null and u.auction_date <= ?
+            where u.cusip is not null and u.auction_date <= ? and not exists (
+                -- auctions_query lists announced auctions too: only a row with amounts accepted has results
+                select 1 from raw_treasury_auctions.auctions_query as a
+                where a.cusip = u.cusip and a.auction_date = u.auction_date and a.total_accepted is not null
+            )
             order by u.auction_date
             """,
             [last_due],

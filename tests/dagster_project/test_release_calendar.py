@@ -1,0 +1,143 @@
+"""Release calendars: what is due when (freshness) and which days each source's schedule runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+import duckdb
+import pytest
+
+from dagster_project.quality import release_calendar as rc
+from tests.conftest import AS_OF
+from tests.dagster_project.conftest import use_sample_env
+
+NY = rc.NEW_YORK
+
+
+def ny(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=NY)
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        ("2025-06-30 17:59", "2025-06-26"),  # Friday's curve is due Monday 18:00
+        ("2025-06-30 18:00", "2025-06-27"),
+        ("2025-07-07 18:30", "2025-07-03"),  # 4 July is a holiday: Thursday's curve is due Monday evening
+        ("2025-04-21 12:00", "2025-04-16"),  # Good Friday closed the bond market: Thursday's curve due Monday 18:00
+    ],
+)
+def test_par_yields_are_due_by_the_next_business_day_evening(now, due):
+    assert rc.par_yields_due(ny(now)) == date.fromisoformat(due)
+
+
+@pytest.mark.parametrize(
+    ("tuesday", "release"),
+    [
+        ("2025-06-24", "2025-06-27"),  # an ordinary week: Friday
+        ("2025-11-25", "2025-12-01"),  # Thanksgiving week: the Monday after
+        ("2025-09-02", "2025-09-08"),  # Labor Day Monday: the Monday after
+        ("2025-04-15", "2025-04-18"),  # Good Friday is not a federal holiday: the CFTC publishes
+        ("2024-12-31", "2025-01-06"),  # New Year's Day in the week (across the year end)
+    ],
+)
+def test_cftc_releases_on_friday_unless_a_federal_holiday_falls_in_the_week(tuesday, release):
+    assert rc.cftc_release_date(date.fromisoformat(tuesday)) == date.fromisoformat(release)
+    assert rc.is_cftc_release_day(date.fromisoformat(release))
+
+
+def test_cftc_reports_are_due_the_day_after_release():
+    assert rc.cftc_report_due(ny("2025-06-28 23:59")) == date(2025, 6, 17)
+    assert rc.cftc_report_due(ny("2025-06-29 00:00")) == date(2025, 6, 24)
+    assert rc.cftc_report_due(ny("2025-12-02 00:00")) == date(2025, 11, 18)  # Thanksgiving week released Monday
+    assert rc.cftc_report_due(ny("2025-12-03 00:00")) == date(2025, 11, 25)
+    assert not rc.is_cftc_release_day(date(2025, 11, 28))
+
+
+def test_tic_months_are_due_a_month_after_their_expected_release():
+    assert rc.tic_expected_release(date(2025, 3, 31)) == date(2025, 5, 18)
+    assert rc.tic_month_due(ny("2025-06-18 23:00")) == date(2025, 2, 28)
+    assert rc.tic_month_due(ny("2025-06-19 00:00")) == date(2025, 3, 31)
+    assert rc.is_tic_release_window(date(2025, 7, 17)) and not rc.is_tic_release_window(date(2025, 7, 19))
+
+
+def test_a_past_as_of_date_is_judged_at_the_end_of_that_day():
+    assert rc.judged_at(date(2025, 6, 30), clock=ny("2026-01-01 09:00")) == ny("2025-07-01 00:00")
+    assert rc.judged_at(date(2026, 1, 1), clock=ny("2026-01-01 09:00")) == ny("2026-01-01 09:00")
+
+
+def test_every_source_is_fresh_as_of_the_sample_date_and_stale_ten_weeks_later(sample_build):
+    with duckdb.connect(str(sample_build.warehouse), read_only=True) as con:
+        now = rc.judged_at(AS_OF)
+        verdicts = {
+            s: rc.assess(con, s, now) for s in ("par_yield_curve", "cftc_tff", "tic_holdings", "treasury_auctions")
+        }
+        assert all(v.fresh for v in verdicts.values()), [v.description for v in verdicts.values()]
+        later = now + timedelta(days=70)
+        stale = {s: rc.assess(con, s, later) for s in verdicts}
+    assert not any(v.fresh for v in stale.values()), [v.description for v in stale.values()]
+    assert stale["par_yield_curve"].due == date(2025, 9, 5)
+    assert stale["cftc_tff"].due == date(2025, 8, 26)  # 2 September's report (Labor Day week) is not due yet
+    assert stale["tic_holdings"].due == date(2025, 5, 31)
+    # Auctions announced before the as-of date and held since are listed by name.
+    assert stale["treasury_auctions"].missing and "auctioned 2025-07-01" in stale["treasury_auctions"].missing[0]
+    assert "STALE" in stale["tic_holdings"].description
+
+
+def _evaluate(schedule: dg.ScheduleDefinition, when: str):
+    with dg.build_schedule_context(scheduled_execution_time=ny(when)) as context:
+        return schedule.evaluate_tick(context)
+
+
+def test_schedules_follow_the_release_calendars(sample_build, monkeypatch, tmp_path):
+    from dagster_project.defs import schedules as s
+
+    use_sample_env(monkeypatch, *sample_build.copy_to(tmp_path / "copy"))
+    ran = lambda schedule, when: bool(_evaluate(schedule, when).run_requests)  # noqa: E731
+    assert ran(s.par_yields_on_business_day_evenings, "2025-07-03 18:30")
+    assert not ran(s.par_yields_on_business_day_evenings, "2025-07-04 18:30")
+    assert ran(s.cftc_on_release_evenings, "2025-06-27 17:00")
+    assert not ran(s.cftc_on_release_evenings, "2025-11-28 17:00")  # the Friday after Thanksgiving: moved
+    assert ran(s.cftc_on_release_evenings, "2025-12-01 17:00")
+    assert ran(s.tic_around_monthly_release, "2025-07-17 16:30")
+    assert not ran(s.tic_around_monthly_release, "2025-07-19 16:30")
+    # Auction days come from the published calendar in the serving file.
+    with duckdb.connect(str(sample_build.serving), read_only=True) as con:
+        (day,) = con.execute(
+            "select min(auction_date) from staging.stg_treasury_auctions__upcoming_auctions where auction_date > ?",
+            [AS_OF],
+        ).fetchone()
+        quiet = next(
+            d
+            for d in (AS_OF + timedelta(days=k) for k in range(1, 30))
+            if d.weekday() < 5
+            and not con.execute(
+                "select count(*) from staging.stg_treasury_auctions__upcoming_auctions where auction_date = ?", [d]
+            ).fetchone()[0]
+        )
+    result = _evaluate(s.auctions_on_auction_day_afternoons, f"{day} 13:30")
+    assert result.run_requests and result.run_requests[0].tags["auctions"]
+    assert not _evaluate(s.auctions_on_auction_day_afternoons, f"{quiet} 13:30").run_requests
+
+
+def test_each_source_job_refreshes_its_source_its_downstream_models_and_publish(monkeypatch, tmp_path):
+    from dagster_project.definitions import defs
+
+    definitions = defs()
+    job = definitions.resolve_job_def("refresh_par_yield_curve")
+    keys = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert {
+        "par_yield_curve/daily_par_yields",
+        "staging/stg_par_yield_curve__par_yields",
+        "marts/mart_yield_curve_daily",
+        "marts/fct_auctions",  # the tail is priced against the curve
+        "marts/mart_treasury_stress_weekly",
+        "publish/serving_file",
+    } <= keys
+    assert not keys & {"cftc_tff/tff_futures_only", "marts/fct_foreign_holdings", "tic_holdings/major_foreign_holders"}
+    checks = {(k.asset_key.to_user_string(), k.name) for k in job.asset_layer.asset_graph.asset_check_keys}
+    assert ("par_yield_curve/daily_par_yields", "great_expectations") in checks
+    schedules = {sched.name: sched for sched in definitions.schedules}
+    assert {sched.execution_timezone for sched in schedules.values()} == {"America/New_York"}
+    assert schedules["full_refresh_daily"].job_name == "refresh_all"
