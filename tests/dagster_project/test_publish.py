@@ -44,47 +44,61 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-READER = textwrap.dedent(
+READERS = {
+    "duckdb": textwrap.dedent(
+        """
+        import sys, duckdb
+        con = duckdb.connect(sys.argv[1], read_only=True)
+        read = lambda: con.execute("select count(*) from marts.fct_auctions").fetchone()[0]
+        """
+    ),
+    # How Superset and Metabase-style SQLAlchemy clients connect: duckdb-engine, read-only.
+    "sqlalchemy": textwrap.dedent(
+        """
+        import sys, sqlalchemy
+        engine = sqlalchemy.create_engine(f"duckdb:///{sys.argv[1]}", connect_args={"read_only": True})
+        con = engine.connect()
+        read = lambda: con.execute(sqlalchemy.text("select count(*) from marts.fct_auctions")).scalar_one()
+        """
+    ),
+}
+HOLD_AND_READ_AGAIN = textwrap.dedent(
     """
-    import sys, duckdb
-    con = duckdb.connect(sys.argv[1], read_only=True)
-    query = "select count(*) from marts.fct_auctions"
-    print(con.execute(query).fetchone()[0], flush=True)
+    print(read(), flush=True)
     sys.stdin.readline()  # hold the connection open until told to read again
-    print(con.execute(query).fetchone()[0], flush=True)
+    print(read(), flush=True)
     """
 )
 
 
-def test_a_reader_keeps_its_copy_while_a_new_build_publishes(env):
+def test_readers_keep_their_copy_while_a_new_build_publishes(env):
     definitions, warehouse, serving = env
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(serving)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    before = int(reader.stdout.readline())
-    # Change the warehouse so the next publish differs, then publish again while the reader holds the old file.
+    readers = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", code + HOLD_AND_READ_AGAIN, str(serving)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, code in READERS.items()
+    }
+    before = {name: int(reader.stdout.readline()) for name, reader in readers.items()}
+    # Change the warehouse so the next publish differs, then publish again while the readers hold the old file.
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "delete from marts.fct_auctions where auction_date = (select max(auction_date) from marts.fct_auctions)"
         )
     assert dg.materialize([definitions.get_assets_def(["publish", "serving_file"])]).success
-    reader.stdin.write("\n")
-    reader.stdin.flush()
-    still = int(reader.stdout.readline())
-    reader.wait(timeout=30)
-    assert still == before  # the open connection still reads the old copy
-    fresh = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True).execute('select count(*) from marts.fct_auctions').fetchone()[0])",
-            str(serving),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert int(fresh.stdout) < before  # a new connection sees the new copy
+    for name, reader in readers.items():
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) == before[name], name  # the open connection still reads the old copy
+        reader.wait(timeout=30)
+    for name, code in READERS.items():
+        fresh = subprocess.run(
+            [sys.executable, "-c", code + "print(read())", str(serving)], capture_output=True, text=True, check=True
+        )
+        assert int(fresh.stdout) < before[name], name  # a new connection sees the new copy
 
 
 def test_a_planted_bad_row_fails_its_check_blocks_the_marts_and_keeps_the_serving_file(env):
