@@ -12,22 +12,36 @@ from ingestion import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
-DAGSTER_YAML = """# Run history for `treasury dev` lives here (DAGSTER_HOME); the project writes this file when it is missing.
+MANAGED = "# Written by the project (dagster_project/run.py); delete this line to keep your own edits.\n"
+DAGSTER_YAML = (
+    MANAGED
+    + """# Run history for `treasury dev` lives here (DAGSTER_HOME), so it survives restarts.
 telemetry:
   enabled: false
 concurrency:
+  runs:
+    # One run at a time: a scheduled run waits in the queue while another writes the warehouse.
+    max_concurrent_runs: 1
   pools:
-    # One DuckDB writer at a time: the ingestion, dbt and publish assets share the duckdb_writer pool.
+    # One DuckDB writer at a time: the ingestion, dbt, check and publish steps share the duckdb_writer pool.
     default_limit: 1
+run_retries:
+  # A run whose process died (machine restart, killed worker) is retried once; a failed check is not retried.
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 """
+)
 
 
-def ensure_dagster_home() -> Path:
-    DAGSTER_HOME.mkdir(exist_ok=True)
-    config = DAGSTER_HOME / "dagster.yaml"
-    if not config.exists():
+def ensure_dagster_home(home: Path | None = None) -> Path:
+    """DAGSTER_HOME (default: .dagster_home in the project) with this project's dagster.yaml."""
+    home = home or DAGSTER_HOME
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or (config.read_text().startswith(MANAGED) and config.read_text() != DAGSTER_YAML):
         config.write_text(DAGSTER_YAML)
-    return DAGSTER_HOME
+    return home
 
 
 @dataclass

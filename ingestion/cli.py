@@ -68,24 +68,35 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 1
     from dagster_project.run import ensure_dagster_home, run_pipeline
 
-    os.environ.setdefault("DAGSTER_HOME", str(ensure_dagster_home()))
+    os.environ["DAGSTER_HOME"] = str(ensure_dagster_home(_dagster_home()))
     result = run_pipeline(log_level="DEBUG" if args.verbose else "INFO")
     print(result.render())
     return 0 if result.success else 1
 
 
+def _dagster_home() -> Path | None:
+    """DAGSTER_HOME when set, else None (the project's .dagster_home)."""
+    return Path(os.environ["DAGSTER_HOME"]).resolve() if os.environ.get("DAGSTER_HOME") else None
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """`dg dev` with this project's environment, on 127.0.0.1."""
+    import shutil
     import subprocess
 
     from dagster_project.run import PROJECT_ROOT, ensure_dagster_home
 
     _apply_run_options(args)
-    env = dict(os.environ, DAGSTER_HOME=str(ensure_dagster_home()), DAGSTER_DISABLE_TELEMETRY="1")
+    home = ensure_dagster_home(_dagster_home())
+    env = dict(os.environ, DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1")
     env[settings.WAREHOUSE_ENV] = str(settings.warehouse_path().resolve())
-    command = ["dg", "dev", "--host", args.host, "--port", str(args.port)]
+    env[settings.SERVING_ENV] = str(settings.serving_path().resolve())
+    dg_cli = shutil.which("dg") or str(Path(sys.executable).with_name("dg"))
+    command = [dg_cli, "dev", "--host", args.host, "--port", str(args.port)]
     print(
-        f"Dagster UI on http://{args.host}:{args.port} ({'sample mode' if args.sample else 'public APIs'}); Ctrl-C to stop."
+        f"Dagster UI on http://{args.host}:{args.port} ({'sample mode' if args.sample else 'public APIs'}; "
+        f"warehouse {env[settings.WAREHOUSE_ENV]}; run history in {home}); Ctrl-C to stop.",
+        flush=True,
     )
     return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
 

@@ -1,0 +1,152 @@
+"""The UI end to end: `treasury dev --sample` starts `dg dev` on a loopback port; through its GraphQL API we list
+the assets, checks and schedules, launch the full job, and see it succeed and publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import duckdb
+import pytest
+
+from dagster_project.run import PROJECT_ROOT
+from tests.conftest import AS_OF
+
+REPOSITORY = """
+{ repositoriesOrError { ... on RepositoryConnection { nodes {
+    name location { name } jobs { name } schedules { name executionTimezone }
+} } } }
+"""
+ASSETS = "{ assetNodes { assetKey { path } groupName assetChecksOrError { ... on AssetChecks { checks { name } } } } }"
+LAUNCH = """
+mutation Launch($selector: JobOrPipelineSelector!) {
+  launchRun(executionParams: {selector: $selector, runConfigData: {}}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+RUN = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        payload = json.loads(response.read())
+    assert "errors" not in payload, payload["errors"]
+    return payload["data"]
+
+
+@pytest.fixture
+def ui(tmp_path):
+    port = free_port()
+    env = dict(
+        os.environ,
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+        TREASURY_SERVING=str(tmp_path / "serving.duckdb"),
+    )
+    log = (tmp_path / "dg_dev.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ingestion",
+            "dev",
+            "--sample",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--warehouse",
+            str(tmp_path / "warehouse.duckdb"),
+            "--port",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # dg dev starts a webserver, a daemon and a code server: stop them all
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, (tmp_path / "dg_dev.log").read_text()[-3000:]
+            try:
+                if graphql(port, REPOSITORY)["repositoriesOrError"]["nodes"]:
+                    break
+            except (OSError, KeyError, TypeError):
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "dg_dev.log").read_text()[-3000:]
+            time.sleep(2)
+        yield port, tmp_path
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_the_ui_lists_the_graph_and_runs_the_full_job(ui):
+    port, folder = ui
+    [repository] = graphql(port, REPOSITORY)["repositoriesOrError"]["nodes"]
+    assert {"refresh_all", "refresh_par_yield_curve", "refresh_cftc_tff", "check_freshness"} <= {
+        job["name"] for job in repository["jobs"]
+    }
+    schedules = {s["name"]: s["executionTimezone"] for s in repository["schedules"]}
+    assert len(schedules) == 6 and set(schedules.values()) == {"America/New_York"}
+
+    nodes = graphql(port, ASSETS)["assetNodes"]
+    keys = {"/".join(node["assetKey"]["path"]): node for node in nodes}
+    assert {"par_yield_curve/daily_par_yields", "marts/mart_treasury_stress_weekly", "publish/serving_file"} <= set(
+        keys
+    )
+    assert len(keys) == 27
+    raw_checks = {c["name"] for c in keys["cftc_tff/tff_futures_only"]["assetChecksOrError"]["checks"]}
+    assert raw_checks == {"great_expectations", "fresh_per_release_calendar"}
+    assert {node["groupName"] for node in nodes} == {
+        "ingestion",
+        "reference_data",
+        "staging",
+        "intermediate",
+        "marts",
+        "publish",
+    }
+
+    selector = {
+        "repositoryLocationName": repository["location"]["name"],
+        "repositoryName": repository["name"],
+        "jobName": "refresh_all",
+    }
+    launched = graphql(port, LAUNCH, {"selector": selector})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + 600
+    while (status := graphql(port, RUN, {"id": run_id})["runOrError"]["status"]) not in (
+        "SUCCESS",
+        "FAILURE",
+        "CANCELED",
+    ):
+        assert time.monotonic() < deadline, status
+        time.sleep(3)
+    assert status == "SUCCESS"
+    with duckdb.connect(str(folder / "serving.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from marts.fct_auctions where auction_date = '2025-04-08' and term_group = '3-Year'"
+        ).fetchone() == (1,)
