@@ -18,6 +18,7 @@ class SampleBuild:
     warehouse: Path
     serving: Path
     check_evaluations: list
+    materializations: dict  # asset key string -> {metadata key: value}
 
     def copy_to(self, folder: Path) -> tuple[Path, Path]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -45,10 +46,15 @@ def sample_build(tmp_path_factory) -> SampleBuild:
         result = defs().resolve_job_def("refresh_all").execute_in_process()
         assert result.success
         evaluations = result.get_asset_check_evaluations()
+        materializations = {}
+        for event in result.all_events:
+            if event.is_step_materialization:
+                m = event.event_specific_data.materialization
+                materializations[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
     finally:
         mp.undo()
     pristine = folder / "pristine"
     pristine.mkdir()
     for name in ("warehouse.duckdb", "serving.duckdb"):
         shutil.copy(folder / name, pristine / name)
-    return SampleBuild(pristine / "warehouse.duckdb", pristine / "serving.duckdb", evaluations)
+    return SampleBuild(pristine / "warehouse.duckdb", pristine / "serving.duckdb", evaluations, materializations)

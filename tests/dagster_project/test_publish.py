@@ -17,8 +17,11 @@ from tests.dagster_project.conftest import use_sample_env
 
 def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
     evaluations = sample_build.check_evaluations
-    assert len(evaluations) >= 68 and all(check.passed for check in evaluations)
+    assert all(check.passed for check in evaluations)
     names = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
+    # 57 dbt data tests, 11 dbt unit tests, 7 Great Expectations suites, 4 freshness checks
+    assert len(names) == 79
+    assert ("marts/fct_auctions", "test_fct_auctions_demand_metrics") in names  # unit tests are checks too
     assert ("cftc_tff/tff_futures_only", "great_expectations") in names  # the raw-table suites ran
     assert ("par_yield_curve/daily_par_yields", "fresh_per_release_calendar") in names
     with duckdb.connect(str(sample_build.serving), read_only=True) as con:
@@ -28,6 +31,15 @@ def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
             "select count(*) from marts.fct_auctions where auction_date = '2025-04-08' and term_group = '3-Year'"
         ).fetchone() == (1,)
     assert not sample_build.serving.with_name("serving.duckdb.tmp").exists()
+    # What the UI shows on each asset: row counts, the data's latest date, the sample label.
+    raw = sample_build.materializations["par_yield_curve/daily_par_yields"]
+    assert raw["latest_data_date"] == "2025-06-30" and raw["data_label"].startswith("SAMPLE")
+    assert raw["dagster/row_count"] == raw["rows_in_table"] > 8000 and raw["rows_before_load"] == 0
+    with duckdb.connect(str(sample_build.serving), read_only=True) as con:
+        for mart in ("fct_auctions", "mart_treasury_stress_weekly"):
+            (rows,) = con.execute(f"select count(*) from marts.{mart}").fetchone()
+            assert sample_build.materializations[f"marts/{mart}"]["dagster/row_count"] == rows
+            assert sample_build.materializations["publish/serving_file"][f"rows.marts.{mart}"] == rows
 
 
 @pytest.fixture

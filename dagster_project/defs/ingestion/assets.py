@@ -101,6 +101,7 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
                 "as_of": str(as_of),
                 "rows_before_load": before.get(table, (0, None))[0],
                 "rows_in_table": rows,
+                "dagster/row_count": rows,
                 "latest_data_date": str(latest) if latest else "none",
                 "schema_drift": drift.describe() or "none",
             }
