@@ -141,3 +141,21 @@ def test_each_source_job_refreshes_its_source_its_downstream_models_and_publish(
     schedules = {sched.name: sched for sched in definitions.schedules}
     assert {sched.execution_timezone for sched in schedules.values()} == {"America/New_York"}
     assert schedules["full_refresh_daily"].job_name == "refresh_all"
+
+
+def test_a_stale_source_warns_without_failing_the_run(sample_build, monkeypatch, tmp_path):
+    warehouse, serving = sample_build.copy_to(tmp_path / "copy")
+    use_sample_env(monkeypatch, warehouse, serving)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from raw_par_yield_curve.daily_par_yields where curve_date >= '2025-06-20'")
+    from dagster_project.definitions import defs
+
+    result = defs().resolve_job_def("check_freshness").execute_in_process(raise_on_error=False)
+    assert result.success  # a warning is not a failure
+    evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert len(evaluations) == 4
+    stale = evaluations["par_yield_curve/daily_par_yields"]
+    assert not stale.passed and stale.severity == dg.AssetCheckSeverity.WARN
+    assert stale.metadata["latest_loaded"].value == "2025-06-18"
+    assert stale.metadata["due"].value == "2025-06-27"
+    assert all(e.passed for key, e in evaluations.items() if key != "par_yield_curve/daily_par_yields")
