@@ -23,3 +23,5 @@ lint: setup
 	$(UV) run --frozen ruff format --check .
 	# The dbt templater compiles the project: point it at a scratch warehouse, not data/.
 	TREASURY_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(UV) run --frozen sqlfluff lint dbt/models dbt/tests
+	# The Dagster definitions load and validate (assets, checks, jobs, schedules).
+	TREASURY_WAREHOUSE=$$(mktemp -d)/defs.duckdb $(UV) run --frozen dg check defs
