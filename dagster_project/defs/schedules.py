@@ -6,6 +6,7 @@ and the publish step. Schedules are created stopped; switch them on in the UI (A
 same release calendar as the freshness checks.
 """
 
+from collections.abc import Callable
 from datetime import date
 
 import dagster as dg
@@ -65,17 +66,47 @@ def auctions_on(day: date) -> list[str] | None:
     return [r for (r,) in rows]
 
 
-@dg.schedule(
-    cron_schedule="30 18 * * 1-5",
-    job=REFRESH_JOBS["par_yield_curve"],
-    execution_timezone=TIMEZONE,
-    description="Business-day evenings at 18:30, after the Treasury publishes the day's curve.",
+def _on_release_days(
+    name: str, cron: str, source: str, description: str, releases_on: Callable[[date], bool], nothing_released: str
+) -> dg.ScheduleDefinition:
+    """A schedule for one source that runs only on the days `releases_on` says the source publishes."""
+
+    @dg.schedule(
+        name=name, cron_schedule=cron, job=REFRESH_JOBS[source], execution_timezone=TIMEZONE, description=description
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        day = _day(context)
+        if not releases_on(day):
+            return dg.SkipReason(nothing_released.format(day=day))
+        return dg.RunRequest(run_key=f"{source}:{day}")
+
+    return _schedule
+
+
+par_yields_on_business_day_evenings = _on_release_days(
+    "par_yields_on_business_day_evenings",
+    "30 18 * * 1-5",
+    "par_yield_curve",
+    "Business-day evenings at 18:30, after the Treasury publishes the day's curve.",
+    is_business_day,
+    "{day} is a bond-market holiday: no curve is published",
 )
-def par_yields_on_business_day_evenings(context: dg.ScheduleEvaluationContext):
-    day = _day(context)
-    if not is_business_day(day):
-        return dg.SkipReason(f"{day} is a bond-market holiday: no curve is published")
-    return dg.RunRequest(run_key=f"par_yield_curve:{day}")
+cftc_on_release_evenings = _on_release_days(
+    "cftc_on_release_evenings",
+    "0 17 * * 1-5",
+    "cftc_tff",
+    "17:00 on release days: Fridays, or the next business day after a week with a federal holiday.",
+    release_calendar.is_cftc_release_day,
+    "the CFTC releases no TFF report on {day}",
+)
+tic_around_monthly_release = _on_release_days(
+    "tic_around_monthly_release",
+    "30 16 15-21 * *",
+    "tic_holdings",
+    "16:30 on business days from the 15th to the 21st, the window of TIC's monthly release.",
+    release_calendar.is_tic_release_window,
+    "{day} is not a business day in TIC's release window",
+)
 
 
 @dg.schedule(
@@ -91,32 +122,6 @@ def auctions_on_auction_day_afternoons(context: dg.ScheduleEvaluationContext):
         return dg.SkipReason(f"no auction is scheduled on {day}")
     # When the calendar cannot be read (no serving file yet), refresh anyway: an extra run costs little.
     return dg.RunRequest(run_key=f"treasury_auctions:{day}", tags={"auctions": ", ".join(scheduled or ["unknown"])})
-
-
-@dg.schedule(
-    cron_schedule="0 17 * * 1-5",
-    job=REFRESH_JOBS["cftc_tff"],
-    execution_timezone=TIMEZONE,
-    description="17:00 on release days: Fridays, or the next business day after a week with a federal holiday.",
-)
-def cftc_on_release_evenings(context: dg.ScheduleEvaluationContext):
-    day = _day(context)
-    if not release_calendar.is_cftc_release_day(day):
-        return dg.SkipReason(f"the CFTC releases no TFF report on {day}")
-    return dg.RunRequest(run_key=f"cftc_tff:{day}")
-
-
-@dg.schedule(
-    cron_schedule="30 16 15-21 * *",
-    job=REFRESH_JOBS["tic_holdings"],
-    execution_timezone=TIMEZONE,
-    description="16:30 on business days from the 15th to the 21st, the window of TIC's monthly release.",
-)
-def tic_around_monthly_release(context: dg.ScheduleEvaluationContext):
-    day = _day(context)
-    if not release_calendar.is_tic_release_window(day):
-        return dg.SkipReason(f"{day} is not a business day in TIC's release window")
-    return dg.RunRequest(run_key=f"tic_holdings:{day}")
 
 
 @dg.schedule(
