@@ -15,11 +15,11 @@ from datetime import date
 from pathlib import Path
 
 import dlt
-import duckdb
 
 from ingestion import settings
 from ingestion.cftc_tff import cftc_tff
 from ingestion.common.records import DriftReport
+from ingestion.common.warehouse import row_counts
 from ingestion.par_yield_curve import par_yield_curve
 from ingestion.tic_holdings import tic_holdings
 from ingestion.treasury_auctions import treasury_auctions
@@ -118,11 +118,6 @@ def sample_base_urls(as_of: date) -> Iterator[dict[str, str]]:
         yield base_urls(root)
 
 
-def _table_count(warehouse: Path, schema: str, table: str) -> int:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-
-
 def run_source(
     name: str,
     *,
@@ -139,13 +134,12 @@ def run_source(
     info.raise_on_failed_jobs()
     result = SourceResult(name, time.perf_counter() - started, drift=drift)
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
+    dataset = dataset_name(name)
+    in_tables = row_counts(warehouse, [(dataset, resource) for resource in source.selected_resources])
     for resource in source.selected_resources.keys():
-        loaded = counts.get(resource, 0)
-        try:
-            in_table = _table_count(warehouse, dataset_name(name), resource)
-        except duckdb.CatalogException:
-            in_table = 0
-        result.tables.append(TableResult(name, resource, loaded, in_table))
+        result.tables.append(
+            TableResult(name, resource, counts.get(resource, 0), in_tables.get((dataset, resource), 0))
+        )
     return result
 
 
@@ -189,11 +183,7 @@ def run_ingest(
 
 def root_cause(exc: BaseException) -> str:
     """The innermost project error in a dlt exception chain (dlt wraps extract errors twice)."""
-    from ingestion.common.errors import SourceDataError, SourceHTTPError
+    from ingestion.common.errors import SourceDataError, SourceHTTPError, find_cause
 
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, (SourceDataError, SourceHTTPError)):
-            return str(seen)
-        seen = seen.__cause__ or seen.__context__
-    return f"{type(exc).__name__}: {exc}"
+    cause = find_cause(exc, SourceDataError, SourceHTTPError)
+    return str(cause) if cause is not None else f"{type(exc).__name__}: {exc}"

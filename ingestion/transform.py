@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
+from ingestion.common.warehouse import row_counts
 
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 MARTS = (
@@ -123,15 +123,5 @@ def build(warehouse: Path, select: list[str] | None = None) -> DbtSummary:
 
 def mart_row_counts(warehouse: Path) -> dict[str, int]:
     """Rows in each mart that exists in the warehouse (empty if the file does not exist yet)."""
-    if not warehouse.exists():
-        return {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        existing = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        }
-        return {
-            name: con.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in MARTS if name in existing
-        }
+    counts = row_counts(warehouse, [("marts", name) for name in MARTS])
+    return {name: counts[("marts", name)] for name in MARTS if ("marts", name) in counts}

@@ -124,24 +124,20 @@ def auctions_on_auction_day_afternoons(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(run_key=f"treasury_auctions:{day}", tags={"auctions": ", ".join(scheduled or ["unknown"])})
 
 
-@dg.schedule(
+full_refresh_daily = dg.ScheduleDefinition(
+    name="full_refresh_daily",
     cron_schedule="0 6 * * *",
     job=REFRESH_ALL,
     execution_timezone=TIMEZONE,
     description="Every day at 06:00: everything, so a missed or failed source run is caught up by morning.",
 )
-def full_refresh_daily(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"refresh_all:{_day(context)}")
-
-
-@dg.schedule(
+freshness_every_morning = dg.ScheduleDefinition(
+    name="freshness_every_morning",
     cron_schedule="0 9 * * *",
     job=CHECK_FRESHNESS,
     execution_timezone=TIMEZONE,
     description="Every day at 09:00: the freshness checks alone (a stale source warns in the UI).",
 )
-def freshness_every_morning(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"check_freshness:{_day(context)}")
 
 
 @dg.definitions

@@ -35,6 +35,7 @@ from ingestion.calendar import is_business_day
 from ingestion.common.cusip import CUSIP_PATTERN, is_valid_cusip
 
 EXAMPLES = 5  # failing records listed per expectation in the check's metadata
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GX is first imported: no usage statistics sent
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,9 @@ class SuiteOutcome:
 # --- helpers for derived columns --------------------------------------------------------------------
 
 
-def _dates(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series).dt.date
-
-
 def _flag_non_business_days(column: str, flag: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def derive(df: pd.DataFrame) -> pd.DataFrame:
-        days = _dates(df[column])
+        days = pd.to_datetime(df[column]).dt.date
         df[flag] = days.map(lambda d: d is None or pd.isna(d) or is_business_day(d))
         return df
 
@@ -136,7 +133,6 @@ def _chain(*steps: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[pd.DataF
 
 
 def _gxe():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics leave the machine
     import great_expectations.expectations as gxe
 
     return gxe
@@ -262,33 +258,27 @@ PAR_YIELDS = RawTableSuite(
     ),
 )
 
-_GROUPS = ("dealer", "asset_mgr", "lev_money", "other_rept")
-_LONG = {
-    "dealer": "dealer_positions_long_all",
-    "asset_mgr": "asset_mgr_positions_long",
-    "lev_money": "lev_money_positions_long",
-    "other_rept": "other_rept_positions_long",
-}
-_SHORT = {
-    "dealer": "dealer_positions_short_all",
-    "asset_mgr": "asset_mgr_positions_short",
-    "lev_money": "lev_money_positions_short",
-    "other_rept": "other_rept_positions_short",
-}
-_SPREAD = {
-    "dealer": "dealer_positions_spread_all",
-    "asset_mgr": "asset_mgr_positions_spread",
-    "lev_money": "lev_money_positions_spread",
-    "other_rept": "other_rept_positions_spread",
-}
-_SPREADS = " + ".join(_SPREAD[g] for g in _GROUPS)
-_POSITIONS = [
-    *_LONG.values(),
-    *_SHORT.values(),
-    *_SPREAD.values(),
+# Reportable groups, then non-reportable; spreading is held by the four reportable groups only.
+_LONGS = (
+    "dealer_positions_long_all",
+    "asset_mgr_positions_long",
+    "lev_money_positions_long",
+    "other_rept_positions_long",
     "nonrept_positions_long_all",
+)
+_SHORTS = (
+    "dealer_positions_short_all",
+    "asset_mgr_positions_short",
+    "lev_money_positions_short",
+    "other_rept_positions_short",
     "nonrept_positions_short_all",
-]
+)
+_SPREADS = (
+    "dealer_positions_spread_all",
+    "asset_mgr_positions_spread",
+    "lev_money_positions_spread",
+    "other_rept_positions_spread",
+)
 
 TFF = RawTableSuite(
     "cftc_tff",
@@ -303,11 +293,9 @@ TFF = RawTableSuite(
                 cftc_contract_market_code,
                 dayname(report_date_as_yyyy_mm_dd) as report_weekday,
                 open_interest_all,
-                {" + ".join(_LONG[g] for g in _GROUPS)} + nonrept_positions_long_all + {_SPREADS}
-                    as longs_plus_spreading,
-                {" + ".join(_SHORT[g] for g in _GROUPS)} + nonrept_positions_short_all + {_SPREADS}
-                    as shorts_plus_spreading,
-                least({", ".join(_POSITIONS)}) as smallest_position,
+                {" + ".join(_LONGS + _SPREADS)} as longs_plus_spreading,
+                {" + ".join(_SHORTS + _SPREADS)} as shorts_plus_spreading,
+                least({", ".join(_LONGS + _SHORTS + _SPREADS)}) as smallest_position,
                 greatest(pct_of_oi_dealer_long_all, pct_of_oi_asset_mgr_long, pct_of_oi_lev_money_long,
                     pct_of_oi_other_rept_long, pct_of_oi_nonrept_long_all, pct_of_oi_dealer_short_all,
                     pct_of_oi_asset_mgr_short, pct_of_oi_lev_money_short, pct_of_oi_other_rept_short,
@@ -459,7 +447,6 @@ def _jsonable(value: Any) -> Any:
 @cache
 def _context():
     """One ephemeral GX context per process (each one makes a temporary docs folder)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

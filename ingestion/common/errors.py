@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def find_cause(exc: BaseException, *types: type[BaseException]) -> BaseException | None:
+    """The first exception of `types` in `exc`'s chain (dlt wraps extract errors twice), or None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, types):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class SourceDataError(ValueError):
     """A payload the pipeline cannot load as it stands (malformed page, missing field, bad value)."""
 

@@ -16,7 +16,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from dagster_project.quality.raw_suites import SUITES
 from ingestion import settings
-from ingestion.common.errors import SourceHTTPError
+from ingestion.common.errors import SourceHTTPError, find_cause
 from ingestion.common.records import DriftReport
 from ingestion.pipelines import SOURCE_NAMES, dataset_name, make_pipeline, make_source, sample_base_urls
 
@@ -41,15 +41,6 @@ def table_stats(warehouse: Path, source: str) -> dict[str, tuple[int, date | Non
             except duckdb.CatalogException:
                 continue
     return stats
-
-
-def _transient_http_error(exc: BaseException) -> SourceHTTPError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, SourceHTTPError):
-            return seen if seen.transient else None
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -86,8 +77,8 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
             try:
                 events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
             except Exception as exc:
-                transient = _transient_http_error(exc)
-                if transient is None:
+                transient = find_cause(exc, SourceHTTPError)
+                if transient is None or not transient.transient:
                     raise
                 context.log.warning(f"{transient}; retrying the step in {STEP_RETRY_SECONDS}s")
                 raise dg.RetryRequested(max_retries=STEP_RETRIES, seconds_to_wait=STEP_RETRY_SECONDS) from exc

@@ -4,12 +4,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from dagster_project.defs.transform.project import DBT_PROJECT
 from ingestion import settings
+from ingestion.common.warehouse import row_counts
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -35,22 +35,16 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         events.extend(dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream())
     except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail the step
         failure = exc
-    counts = _row_counts([context.asset_key_for_output(e.output_name) for e in events if isinstance(e, dg.Output)])
+    # Asset keys are [schema, name]: the relation dbt built.
+    relations = {
+        e.output_name: tuple(context.asset_key_for_output(e.output_name).path[-2:])
+        for e in events
+        if isinstance(e, dg.Output)
+    }
+    counts = row_counts(settings.warehouse_path(), relations.values())
     for event in events:
-        if isinstance(event, dg.Output) and (key := context.asset_key_for_output(event.output_name)) in counts:
-            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[key]})
+        if isinstance(event, dg.Output) and relations[event.output_name] in counts:
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[relations[event.output_name]]})
         yield event
     if failure is not None:
         raise failure
-
-
-def _row_counts(keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
-    counts = {}
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        for key in keys:
-            schema, name = key.path[-2:]
-            try:
-                counts[key] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
-            except duckdb.Error:
-                continue
-    return counts
