@@ -84,7 +84,9 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
     from ingestion.transform import mart_row_counts
 
     started = time.perf_counter()
-    job = defs().resolve_job_def("refresh_all")
+    definitions = defs()
+    job = definitions.resolve_job_def("refresh_all")
+    asset_graph = definitions.resolve_asset_graph()
     result = job.execute_in_process(
         raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": log_level}}}}
     )
@@ -99,10 +101,24 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
         if evaluation.passed:
             summary.checks_passed += 1
         elif evaluation.severity == dg.AssetCheckSeverity.WARN:
-            summary.checks_warned.append(f"{name}: {evaluation.description or ''}".rstrip(": "))
+            summary.checks_warned.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
         else:
             summary.checks_failed.append(name)
     summary.published = "publish/serving_file" in summary.materialized
     summary.mart_rows = mart_row_counts(settings.warehouse_path())
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _warning_reason(evaluation: dg.AssetCheckEvaluation, asset_graph) -> str:
+    """Why a check warned: its own description, else (dbt tests) the rows that failed and what the test checks."""
+    if evaluation.description:
+        return evaluation.description
+    parts = []
+    failed_rows = evaluation.metadata.get("dagster_dbt/failed_row_count")
+    if failed_rows is not None:
+        parts.append(f"{failed_rows.value} rows fail it")
+    spec = asset_graph.get_check_spec(evaluation.asset_check_key)
+    if spec.description:
+        parts.append(spec.description)
+    return "; ".join(parts) or "no reason recorded"

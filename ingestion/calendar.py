@@ -1,9 +1,15 @@
-"""US bond-market calendar: federal holidays, Good Friday, business days.
+"""The calendars the sources publish on: SIFMA's US bond market, the federal holidays, and release days.
 
-Shared by the emulator (which dates exist in the synthetic history) and later by freshness checks.
-Holidays follow the SIFMA recommendations the par yield curve follows: federal holidays with the
-weekend shift (Saturday -> Friday, Sunday -> Monday), plus Good Friday. A Saturday New Year's Day is
-not observed on the preceding Friday (the bond market stays open on 31 December).
+Business days are SIFMA's US bond-market calendar as `pandas_market_calendars` maintains it (`SIFMAUS`),
+not a rule of thumb. SIFMA decides year by year: it recommended an early close, not a full close, on
+Good Friday in 2021, 2023 and 2026 (the Treasury published a par curve on 2023-04-07), and when a
+holiday falls on a Saturday the bond market does not always close the Friday before (Friday
+2023-11-10 had a curve; so did 10 November 1995, 2000, 2006 and 2017). Early-close days are business
+days. The emulator, the Great Expectations suites, the freshness checks and the schedules all ask
+this module, so they agree with each other and with the published data.
+
+Federal holidays (pandas' `USFederalHolidayCalendar`: Saturday observed on Friday, Sunday on Monday)
+are a separate calendar: they move the CFTC's Friday release, and Good Friday is not one of them.
 """
 
 from __future__ import annotations
@@ -11,57 +17,55 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
-from dateutil.easter import easter
+from dateutil.relativedelta import relativedelta
+
+# The calendars are computed once for this span (the auction history starts in 1979).
+FIRST_YEAR, LAST_YEAR = 1970, 2060
+# TIC publishes month M around the 18th of month M+2 (the dbt models use the same day).
+TIC_RELEASE_DAY = 18
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    offset = (weekday - first.weekday()) % 7
-    return first + timedelta(days=offset + 7 * (n - 1))
+@cache
+def _bond_market_days() -> frozenset[date]:
+    # Imported here: pandas_market_calendars costs a second or more to import, and most commands never ask.
+    import pandas_market_calendars as mcal
+
+    days = mcal.get_calendar("SIFMAUS").valid_days(f"{FIRST_YEAR}-01-01", f"{LAST_YEAR}-12-31")
+    return frozenset(d.date() for d in days)
 
 
-def _last_weekday(year: int, month: int, weekday: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
+@cache
+def _federal_holidays() -> frozenset[date]:
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    days = USFederalHolidayCalendar().holidays(f"{FIRST_YEAR}-01-01", f"{LAST_YEAR}-12-31")
+    return frozenset(d.date() for d in days)
 
 
-def _observed(day: date) -> date | None:
-    if day.weekday() == 5:
-        # Saturday: observed Friday, except New Year's Day (no Friday close on 31 Dec).
-        return None if (day.month, day.day) == (1, 1) else day - timedelta(days=1)
-    if day.weekday() == 6:
-        return day + timedelta(days=1)
-    return day
+def _check_span(day: date) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{day} is outside the calendar span {FIRST_YEAR}..{LAST_YEAR}")
+
+
+def is_business_day(day: date) -> bool:
+    """A SIFMA US bond-market business day (early closes included)."""
+    _check_span(day)
+    return day in _bond_market_days()
 
 
 @cache
 def holidays(year: int) -> frozenset[date]:
-    days: list[date | None] = [
-        _observed(date(year, 1, 1)),
-        _nth_weekday(year, 1, 0, 3) if year >= 1986 else None,  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        easter(year) - timedelta(days=2),  # Good Friday (bond market closed)
-        _last_weekday(year, 5, 0),  # Memorial Day
-        _observed(date(year, 6, 19)) if year >= 2022 else None,  # Juneteenth
-        _observed(date(year, 7, 4)),
-        _nth_weekday(year, 9, 0, 1),  # Labor Day
-        _nth_weekday(year, 10, 0, 2),  # Columbus Day
-        _observed(date(year, 11, 11)),  # Veterans Day
-        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-        _observed(date(year, 12, 25)),
-    ]
-    return frozenset(d for d in days if d is not None)
+    """Weekdays of `year` on which SIFMA recommends the US bond market close."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    _check_span(first)
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    return frozenset(d for d in days if d.weekday() < 5 and d not in _bond_market_days())
 
 
 @cache
 def federal_holidays(year: int) -> frozenset[date]:
-    """Federal holidays (the bond-market holidays less Good Friday): what shifts the CFTC's release day."""
-    return holidays(year) - {easter(year) - timedelta(days=2)}
-
-
-def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in holidays(day.year)
+    """US federal holidays observed in `year` (a Saturday New Year's Day is observed on 31 December before)."""
+    return frozenset(d for d in _federal_holidays() if d.year == year)
 
 
 def next_business_day(day: date, *, include: bool = True) -> date:
@@ -84,10 +88,52 @@ def previous_business_day(day: date, *, include: bool = False) -> date:
 
 def business_days(start: date, end: date) -> list[date]:
     """Business days in [start, end]."""
-    out = []
-    day = start
-    while day <= end:
-        if is_business_day(day):
-            out.append(day)
-        day += timedelta(days=1)
-    return out
+    return sorted(d for d in _bond_market_days() if start <= d <= end)
+
+
+# --- release days -------------------------------------------------------------------------------------
+
+
+def cftc_release_date(report_tuesday: date) -> date:
+    """Release day of the TFF report for positions as of `report_tuesday`: the Friday after, or, when a federal
+    holiday falls in that week, the next federal working day after the Friday (normally the Monday)."""
+    monday = report_tuesday - timedelta(days=report_tuesday.weekday())
+    friday = monday + timedelta(days=4)
+    week = {monday + timedelta(days=i) for i in range(5)}
+    if week & (federal_holidays(monday.year) | federal_holidays(friday.year)):
+        day = friday + timedelta(days=1)
+        while day.weekday() >= 5 or day in federal_holidays(day.year):
+            day += timedelta(days=1)
+        return day
+    return friday
+
+
+def latest_cftc_report_released(as_of: date) -> date:
+    """The latest report Tuesday whose release day is on or before `as_of` (end of day)."""
+    tuesday = as_of - timedelta(days=(as_of.weekday() - 1) % 7)
+    while cftc_release_date(tuesday) > as_of:
+        tuesday -= timedelta(days=7)
+    return tuesday
+
+
+def tic_expected_release(month_end: date) -> date:
+    """When TIC publishes month M, by convention: the 18th of month M+2 (the real release falls around the 15th to
+    the 18th; the emulator publishes on the next business day on or after this date)."""
+    return (month_end.replace(day=1) + relativedelta(months=2)).replace(day=TIC_RELEASE_DAY)
+
+
+def latest_tic_month_released(as_of: date) -> date:
+    """The latest month (its month-end date) TIC had published by `as_of`."""
+    month_end = as_of.replace(day=1) - timedelta(days=1)
+    while tic_expected_release(month_end) > as_of:
+        month_end = month_end.replace(day=1) - timedelta(days=1)
+    return month_end
+
+
+def point_in_time_cutoffs(as_of: date) -> dict[str, str]:
+    """The last date of each kind a build as of `as_of` may contain (the dbt vars the staging models filter on)."""
+    return {
+        "as_of": as_of.isoformat(),
+        "cftc_released_through": latest_cftc_report_released(as_of).isoformat(),
+        "tic_released_through": latest_tic_month_released(as_of).isoformat(),
+    }

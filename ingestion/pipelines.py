@@ -36,14 +36,14 @@ def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport
     if base_url is not None:
         kwargs["base_url"] = base_url
     if name == "treasury_auctions":
-        return treasury_auctions(**kwargs)
+        return treasury_auctions(as_of=as_of, **kwargs)
     if name == "par_yield_curve":
         return par_yield_curve(as_of=as_of, **kwargs)
     if name == "cftc_tff":
-        return cftc_tff(**kwargs)
+        return cftc_tff(as_of=as_of, **kwargs)
     if name == "tic_holdings":
         kwargs.pop("drift")  # fixed-layout text files: an unknown line is an error, not drift
-        return tic_holdings(**kwargs)
+        return tic_holdings(as_of=as_of, **kwargs)
     raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
 
 

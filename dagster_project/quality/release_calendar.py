@@ -24,11 +24,16 @@ from zoneinfo import ZoneInfo
 import duckdb
 from dateutil.relativedelta import relativedelta
 
-from ingestion.calendar import federal_holidays, is_business_day, next_business_day, previous_business_day
+from ingestion.calendar import (
+    cftc_release_date,
+    is_business_day,
+    next_business_day,
+    previous_business_day,
+    tic_expected_release,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 YIELDS_DUE_AT = time(18, 0)
-TIC_RELEASE_DAY = 18
 
 
 def _at(day: date, at: time = time(0, 0)) -> datetime:
@@ -62,19 +67,6 @@ def par_yields_due(now: datetime) -> date:
 # --- CFTC Traders in Financial Futures --------------------------------------------------------------
 
 
-def cftc_release_date(report_tuesday: date) -> date:
-    """Release day of the report for positions as of `report_tuesday` (Friday, or later after a holiday)."""
-    monday = report_tuesday - timedelta(days=report_tuesday.weekday())
-    friday = monday + timedelta(days=4)
-    week = {monday + timedelta(days=i) for i in range(5)}
-    if week & (federal_holidays(monday.year) | federal_holidays(friday.year)):
-        day = friday + timedelta(days=1)
-        while day.weekday() >= 5 or day in federal_holidays(day.year):
-            day += timedelta(days=1)
-        return day
-    return friday
-
-
 def cftc_deadline(report_tuesday: date) -> datetime:
     return _at(cftc_release_date(report_tuesday) + timedelta(days=2))
 
@@ -94,10 +86,6 @@ def is_cftc_release_day(day: date) -> bool:
 
 
 # --- TIC Major Foreign Holders ----------------------------------------------------------------------
-
-
-def tic_expected_release(month_end: date) -> date:
-    return (month_end.replace(day=1) + relativedelta(months=2)).replace(day=TIC_RELEASE_DAY)
 
 
 def tic_deadline(month_end: date) -> datetime:

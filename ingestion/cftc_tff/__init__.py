@@ -11,6 +11,9 @@ Incremental on the report date with a look-back (`lookback_days`, default 28), b
 republishes corrected weeks. A corrected row replaces the value in `tff_futures_only`, and
 `tff_futures_only_vintages` keeps both versions (see `ingestion.common.vintages`).
 
+Point in time: the query's upper bound is the latest report released by the as-of date (a Tuesday's
+positions come out on the Friday after, later in a week with a federal holiday; `ingestion.calendar`).
+
 History fallback: the CFTC's yearly zip files are not used. The Socrata dataset holds the full
 history from 2006 and pages through it in a few requests.
 """
@@ -25,11 +28,13 @@ import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 from requests import Response
 
+from ingestion.calendar import latest_cftc_report_released
 from ingestion.cftc_tff.fields import DATASET_ID, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import CFTC_BASE_URL
+from ingestion.settings import as_of as default_as_of
 
 SOURCE = "cftc_tff"
 HISTORY_START = date(2006, 1, 1)
@@ -55,10 +60,12 @@ def cftc_tff(
     dataset_id: str = DATASET_ID,
     page_size: int = 10000,
     lookback_days: int = 28,
+    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
-    """TFF futures-only positions: the current value per key and every published vintage."""
+    """TFF futures-only positions released by `as_of`: the current value per key and every published vintage."""
     drift = drift if drift is not None else DriftReport()
+    last_report = latest_cftc_report_released(as_of or default_as_of())
     resource = f"{SOURCE}.tff_futures_only"
 
     @dlt.resource(name="tff_pages", selected=False)
@@ -66,7 +73,8 @@ def cftc_tff(
         report_date=dlt.sources.incremental(REPORT_DATE, initial_value=HISTORY_START, lag=lookback_days),
     ) -> Iterator[pa.Table]:
         params = {
-            "$where": f"{REPORT_DATE} >= '{report_date.start_value.isoformat()}T00:00:00'",
+            "$where": f"{REPORT_DATE} >= '{report_date.start_value.isoformat()}T00:00:00' "
+            f"AND {REPORT_DATE} <= '{last_report.isoformat()}T00:00:00'",
             "$order": f"{REPORT_DATE},id",
         }
         client = rest_client(

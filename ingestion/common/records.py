@@ -124,8 +124,14 @@ def records_to_table(
 ) -> pa.Table:
     """A typed table with every spec column (NULL where absent) plus any unknown upstream fields as text.
 
-    With `row_hash_column`, a column holding a hash of each record's published values is appended.
+    With `row_hash_column`, a column holding a hash of each record's published values is appended. No
+    records (a FiscalData page with `"data": []`, a final Socrata page `[]`) is a valid, empty table.
     """
+    if not records:
+        fields = [pa.field(name, ARROW_TYPES[kind], nullable=name not in required) for name, kind in spec.items()]
+        if row_hash_column:
+            fields.append(pa.field(row_hash_column, pa.string(), nullable=False))
+        return pa.schema(fields).empty_table()
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise SourceDataError(source, where, f"row {i} is {type(record).__name__}, expected a JSON object")

@@ -9,8 +9,9 @@ every contract and week:
     tot_rept_positions_long_all = dealer + asset manager + leveraged + other longs + their spreading
 
 Reports are as of Tuesday and released on the Friday after (the next business day when it is a
-holiday); only reports released by the as-of date are served. In April 2025 leveraged funds cut
-their Treasury-futures shorts sharply (the basis-trade unwind) while asset managers trimmed longs.
+holiday); only reports released by the as-of date are served. April 2025 follows the published record:
+leveraged funds' shorts in the 10-year and 5-year note futures rose over the month (ZN about 1.99m to
+2.07m contracts, ZF about 3.78m to 4.10m, 2025-04-01 to 2025-04-29); there was no basis-trade unwind.
 `revised=True` republishes one recent week of the 10-year note with a corrected leveraged short.
 """
 
@@ -24,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-from ingestion.calendar import is_business_day, next_business_day, previous_business_day
+from ingestion.calendar import cftc_release_date, is_business_day, previous_business_day
 from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, PCT_OF_OI, POSITIONS, TFF_FIELDS, TRADERS
 from ingestion.common.records import DATE_TS, DECIMAL, INT
 
@@ -398,7 +399,7 @@ def report_dates(as_of: date) -> list[tuple[date, date]]:
     tuesday = HISTORY_START
     while True:
         report = tuesday if is_business_day(tuesday) else previous_business_day(tuesday)
-        release = next_business_day(tuesday + timedelta(days=3))
+        release = cftc_release_date(tuesday)
         if release > as_of:
             return out
         out.append((report, release))
@@ -415,29 +416,52 @@ def _ar1(shocks: np.ndarray, phi: float) -> np.ndarray:
     return out
 
 
-def _april_2025(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Multipliers on leveraged-fund shorts and asset-manager longs in Treasury futures."""
-    lev = np.ones(len(dates))
-    am = np.ones(len(dates))
-    path = {
-        date(2025, 4, 1): (0.97, 0.99),
-        date(2025, 4, 8): (0.90, 0.96),
-        date(2025, 4, 15): (0.84, 0.94),
-        date(2025, 4, 22): (0.80, 0.93),
-        date(2025, 4, 29): (0.78, 0.93),
-    }
-    for i, d in enumerate(dates):
-        if d in path:
-            lev[i], am[i] = path[d]
-        elif date(2025, 4, 29) < d < date(2025, 9, 1):
-            recovery = (d - date(2025, 4, 29)).days / 125
-            lev[i] = 0.78 + 0.22 * recovery
-            am[i] = 0.93 + 0.07 * recovery
-    return lev, am
+# April 2025 follows the CFTC's published TFF: leveraged funds' shorts in the 10-year (ZN) and 5-year (ZF) note
+# futures rose over the month (report dates 2025-04-01 and 2025-04-29, contracts). The NY Fed's account of that
+# week (Perli, 2025-05-09) found no evidence of a basis-trade unwind. Where the record gives no figure the
+# contracts stay as generated.
+PUBLISHED_LEVERAGED_SHORTS = {
+    "043602": {date(2025, 4, 1): 1.99e6, date(2025, 4, 29): 2.07e6},
+    "044601": {date(2025, 4, 1): 3.78e6, date(2025, 4, 29): 4.10e6},
+}
+
+
+def _published_scale(code: str, weeks: list[date], generated_lev_short) -> np.ndarray:
+    """Open-interest scale per week that puts the generated leveraged shorts on the published figures: the contract
+    is sized once so the first figure is met (the whole history scales with it), then grows linearly between the
+    two report dates to meet the second, and stays so (where the record is silent, nothing more is invented)."""
+    anchors = PUBLISHED_LEVERAGED_SHORTS.get(code)
+    if not anchors:
+        return np.ones(len(weeks))
+    (first, v1), (second, v2) = sorted(anchors.items())
+    b1, b2 = generated_lev_short(first), generated_lev_short(second)
+    rise = (v2 / v1) / (b2 / b1)
+    progress = np.array([min(max((w - first).days / (second - first).days, 0.0), 1.0) for w in weeks])
+    return (v1 / b1) * (1 + (rise - 1) * progress)
 
 
 def _series(contract: Contract, weeks: list[date]) -> dict[str, np.ndarray]:
-    """Positions for one contract over `weeks` (plus one week before, for the changes)."""
+    """Positions for one contract over `weeks` (plus one week before, for the changes), on the published record
+    where there is one (`PUBLISHED_LEVERAGED_SHORTS`)."""
+    if contract.code not in PUBLISHED_LEVERAGED_SHORTS:
+        return _generated(contract, weeks)
+    # Size the contract on the published figures, from the generated history reaching past them (draws are
+    # prefix-stable, so the history up to any as-of date does not depend on how far it reaches).
+    last = max(PUBLISHED_LEVERAGED_SHORTS[contract.code])
+    reach = list(weeks)
+    while reach[-1] < last:
+        reach.append(reach[-1] + timedelta(days=7))
+    generated = _generated(contract, reach)
+    position = {w: i for i, w in enumerate(reach)}
+    oi_scale = _published_scale(
+        contract.code, reach, lambda day: float(generated["lev_money_positions_short"][position[day]])
+    )
+    calibrated = _generated(contract, reach, oi_scale=oi_scale)
+    return {k: v[: len(weeks)] for k, v in calibrated.items()}
+
+
+def _generated(contract: Contract, weeks: list[date], *, oi_scale: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Generated positions for one contract over `weeks`; `oi_scale` multiplies open interest week by week."""
     n = len(weeks)
 
     def rng(purpose: str) -> np.random.Generator:
@@ -465,13 +489,8 @@ def _series(contract: Contract, weeks: list[date]) -> dict[str, np.ndarray]:
         ],
         axis=1,
     )
-    if contract.treasury:
-        lev, am = _april_2025(np.array(weeks))
-        long_w[:, 1] *= am
-        freed = short_w[:, 2] * (1 - lev)
-        short_w[:, 2] *= lev
-        short_w[:, 0] += freed * 0.5  # dealers absorb part of it, the rest leaves open interest
-        oi_target *= 1 - freed * 0.5
+    if oi_scale is not None:
+        oi_target = oi_target * oi_scale
     # Normalise so reportable longs + spreading stay below 100% of open interest.
     long_total = long_w.sum(axis=1) + spread_w.sum(axis=1)
     scale = np.minimum(1.0, 0.94 / long_total)[:, None]

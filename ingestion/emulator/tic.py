@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ingestion.calendar import next_business_day
+from ingestion.calendar import next_business_day, tic_expected_release
 from ingestion.tic_holdings.parser import MONTHS, month_end
 
 HISTORY_START = date(2000, 3, 31)
@@ -80,9 +80,9 @@ BREAKS = {2000: 3, **{y: 6 for y in range(2002, 2012)}}
 
 
 def release_date(month: date) -> date:
-    """When month `month` is first published: the 18th of the month after next."""
-    m = month.month + 2
-    return next_business_day(date(month.year + (m > 12), (m - 1) % 12 + 1, 18))
+    """When month `month` is first published: the expected day (the 18th of the month after next) or the next
+    business day after it."""
+    return next_business_day(tic_expected_release(month))
 
 
 def months_between(start: date, end: date) -> list[date]:

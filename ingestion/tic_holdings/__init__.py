@@ -8,6 +8,10 @@ Where both files cover a month, the current table wins. The old-series "for comp
 of a survey series break is kept apart (`is_comparison_series`). Key: (month_end, country,
 is_comparison_series).
 
+Point in time: the files have no query, so the months TIC had not yet published by the as-of date (month M
+comes out around the 18th of M+2, `ingestion.calendar.tic_expected_release`) are dropped after the fetch.
+Values revised after the as-of date cannot be told apart: the files carry only their latest vintage.
+
 Revisions are never lost. TIC's annual benchmark revisions rewrite a year of history. The revised
 value replaces the old one in `major_foreign_holders`, and `major_foreign_holders_vintages` keeps
 every value ever seen (see `ingestion.common.vintages`). Each run is a full snapshot there.
@@ -17,14 +21,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import date
 
 import dlt
 import pyarrow as pa
 
+from ingestion.calendar import tic_expected_release
 from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DECIMAL_TYPE
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import TIC_BASE_URL
+from ingestion.settings import as_of as default_as_of
 from ingestion.tic_holdings.parser import Holding, combine, parse_current, parse_history
 
 SOURCE = "tic_holdings"
@@ -81,9 +88,11 @@ def tic_holdings(
     base_url: str = TIC_BASE_URL,
     current_file: str = "slt_table5.txt",
     history_file: str = "mfhhis01.txt",
+    as_of: date | None = None,
 ):
-    """Major foreign holders: current values per (month, country) and every published vintage."""
+    """Major foreign holders published by `as_of`: current values per (month, country) and every vintage."""
     resource = f"{SOURCE}.major_foreign_holders"
+    end = as_of or default_as_of()
 
     def fetch(name: str) -> tuple[str, str]:
         url = f"{base_url.rstrip('/')}/{name}"
@@ -102,6 +111,17 @@ def tic_holdings(
         log.info("%s: %s, %d values, released %s", resource, history_file, len(history.holdings), history.release_date)
         rows = combine(current, history)
         log.info("%s: %d rows after the current table overrides the history", resource, len(rows))
+        published = [h for h in rows if tic_expected_release(h.month_end) <= end]
+        if len(published) < len(rows):
+            unpublished = sorted({h.month_end for h in rows} - {h.month_end for h in published})
+            log.info(
+                "%s: %d rows of %s left out: not yet published as of %s",
+                resource,
+                len(rows) - len(published),
+                ", ".join(f"{m:%Y-%m}" for m in unpublished),
+                end,
+            )
+        rows = published
         yield to_table(rows, {history_file: history.release_date})
 
     columns = {k: {"nullable": False} for k in KEY}

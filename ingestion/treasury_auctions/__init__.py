@@ -9,6 +9,10 @@ results is updated in place when the results arrive.
 
 Incremental on auction_date with a look-back window (`lookback_days`, default 30): each run re-reads
 the auctions from (latest loaded auction date - lookback) on, which picks up late-filled fields.
+
+Point in time: every query has an upper bound, the as-of date (`TREASURY_AS_OF`, default today in New
+York). Auctions are read up to it by auction date, and the calendar up to it by record date, the day
+FiscalData published the row: an auction announced by then is kept even when it is held later.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
 from ingestion.common.records import DriftReport, records_to_table
 from ingestion.settings import FISCALDATA_BASE_URL
+from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_auctions.fields import (
     AUCTIONS_QUERY_FIELDS,
     AUCTIONS_REQUIRED,
@@ -93,12 +98,14 @@ def treasury_auctions(
     base_url: str = FISCALDATA_BASE_URL,
     page_size: int = MAX_PAGE_SIZE,
     lookback_days: int = 30,
+    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
-    """Auction results (`auctions_query`) and the announced calendar (`upcoming_auctions`)."""
+    """Auction results (`auctions_query`) and the announced calendar (`upcoming_auctions`), as of `as_of`."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
     drift = drift if drift is not None else DriftReport()
+    end = (as_of or default_as_of()).isoformat()
 
     @dlt.resource(
         name="auctions_query",
@@ -110,7 +117,7 @@ def treasury_auctions(
         auction_date=dlt.sources.incremental("auction_date", initial_value=HISTORY_START, lag=lookback_days),
     ) -> Iterator[pa.Table]:
         params = {
-            "filter": f"auction_date:gte:{auction_date.start_value.isoformat()}",
+            "filter": f"auction_date:gte:{auction_date.start_value.isoformat()},auction_date:lte:{end}",
             "sort": "auction_date,cusip",
             "page[size]": page_size,
         }
@@ -128,7 +135,7 @@ def treasury_auctions(
         record_date=dlt.sources.incremental("record_date", initial_value=date(2000, 1, 1), lag=lookback_days),
     ) -> Iterator[pa.Table]:
         params = {
-            "filter": f"record_date:gte:{record_date.start_value.isoformat()}",
+            "filter": f"record_date:gte:{record_date.start_value.isoformat()},record_date:lte:{end}",
             "sort": "record_date,auction_date,cusip",
             "page[size]": page_size,
         }

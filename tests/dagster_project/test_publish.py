@@ -19,8 +19,8 @@ def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
     evaluations = sample_build.check_evaluations
     assert all(check.passed for check in evaluations)
     names = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
-    # 57 dbt data tests, 11 dbt unit tests, 7 Great Expectations suites, 4 freshness checks
-    assert len(names) == 79
+    # 59 dbt data tests, 12 dbt unit tests, 7 Great Expectations suites, 4 freshness checks
+    assert len(names) == 82
     assert ("marts/fct_auctions", "test_fct_auctions_demand_metrics") in names  # unit tests are checks too
     assert ("cftc_tff/tff_futures_only", "great_expectations") in names  # the raw-table suites ran
     assert ("par_yield_curve/daily_par_yields", "fresh_per_release_calendar") in names
@@ -159,7 +159,7 @@ def test_a_broken_identity_in_a_raw_table_fails_its_suite_and_the_source_job_pub
     suite = failed[("cftc_tff/tff_futures_only", "great_expectations")]
     assert suite.metadata["expectations_failed"].value == 2  # longs + spreading, and shorts + spreading
     failure = suite.metadata[
-        "failed: positions.expect_column_pair_values_to_be_equal(open_interest_all,longs_plus_spreading)"
+        "failed: treasury_identity.expect_column_pair_values_to_be_equal(open_interest_all,longs_plus_spreading)"
     ]
     assert failure.value["rows_failed"] == 1
     assert failure.value["examples"][0]["report_date"] == "2015-06-02"

@@ -34,7 +34,10 @@ def test_every_raw_suite_passes_on_the_sample_build(sample_build):
     yields = outcomes[("par_yield_curve", "daily_par_yields")]
     ranged = {o.columns for o in yields.outcomes if o.expectation == "expect_column_values_to_be_between"}
     assert {"bc_1month", "bc_10year", "bc_30year"} <= ranged  # one range per tenor column found in the table
-    assert len(outcomes[("treasury_auctions", "auctions_query")].outcomes) == 16
+    assert len(outcomes[("treasury_auctions", "auctions_query")].outcomes) == 17
+    assert not any(o.warnings for o in outcomes.values()), {
+        k: [w.line() for w in o.warnings] for k, o in outcomes.items()
+    }
 
 
 PLANTED = [
@@ -112,19 +115,56 @@ def test_a_load_that_loses_rows_fails_the_row_count_expectation(sample_build):
     assert failure.observed == rows
 
 
-def test_non_tuesday_reports_are_tolerated_only_as_exceptions(warehouse):
+def test_non_tuesday_reports_warn_with_the_report_named_and_block_only_as_a_systematic_slip(warehouse):
     suite = SUITES[("cftc_tff", "tff_futures_only")]
     with duckdb.connect(str(warehouse)) as con:
-        # One holiday-shifted week is fine...
+        # One holiday-shifted week warns, naming the report, and blocks nothing...
         con.execute(
             f"update {suite.qualified} set report_date_as_yyyy_mm_dd = report_date_as_yyyy_mm_dd - 1 "
-            "where report_date_as_yyyy_mm_dd = '2019-07-02'"
+            "where report_date_as_yyyy_mm_dd = '2019-07-02' and cftc_contract_market_code = '043602'"
         )
-        assert validate(con, suite).success
-        # ...a whole history moved to Wednesdays (a parsing or time-zone slip) is not.
+        outcome = validate(con, suite)
+        assert outcome.success
+        [warning] = outcome.warnings
+        assert warning.columns == "report_on_tuesday_or_holiday_shift" and warning.rows_failed == 1
+        [example] = warning.examples
+        assert {"report_date": "2019-07-01", "cftc_contract_market_code": "043602"}.items() <= example.items()
+        # ...a whole history moved to Wednesdays (a parsing or time-zone slip) blocks.
         con.execute(
             f"update {suite.qualified} set report_date_as_yyyy_mm_dd = report_date_as_yyyy_mm_dd + 1 "
             "where report_date_as_yyyy_mm_dd >= '2015-01-01' and dayname(report_date_as_yyyy_mm_dd) = 'Tuesday'"
         )
         outcome = validate(con, suite)
-    assert [f.columns for f in outcome.failed] == ["report_weekday"]
+    assert [f.columns for f in outcome.failed] == ["report_on_tuesday_or_holiday_shift"]
+
+
+def test_a_consolidated_index_row_off_by_two_contracts_warns_and_a_treasury_row_blocks(warehouse):
+    """The CFTC's consolidated index rows miss the open-interest identity by 1-2 contracts in every real file."""
+    suite = SUITES[("cftc_tff", "tff_futures_only")]
+    with duckdb.connect(str(warehouse)) as con:
+        code = con.execute(
+            f"select min(cftc_contract_market_code) from {suite.qualified} where cftc_contract_market_code not in "
+            "('042601', '044601', '043602', '043607', '020601', '020604')"
+        ).fetchone()[0]
+        con.execute(
+            f"update {suite.qualified} set open_interest_all = open_interest_all - 2 "
+            f"where report_date_as_yyyy_mm_dd = '2024-06-11' and cftc_contract_market_code = '{code}'"
+        )
+        outcome = validate(con, suite)
+        assert outcome.success, [f.line() for f in outcome.failed]
+        assert {(w.view, w.columns) for w in outcome.warnings} == {
+            ("other_contracts_identity", "open_interest_all,longs_plus_spreading"),
+            ("other_contracts_identity", "open_interest_all,shorts_plus_spreading"),
+        }
+        for warning in outcome.warnings:
+            [example] = warning.examples
+            assert {"report_date": "2024-06-11", "cftc_contract_market_code": code}.items() <= example.items()
+        con.execute(
+            f"update {suite.qualified} set open_interest_all = open_interest_all - 1 "
+            "where report_date_as_yyyy_mm_dd = '2024-06-11' and cftc_contract_market_code = '043602'"
+        )
+        outcome = validate(con, suite)
+    assert {(f.view, f.columns) for f in outcome.failed} == {
+        ("treasury_identity", "open_interest_all,longs_plus_spreading"),
+        ("treasury_identity", "open_interest_all,shorts_plus_spreading"),
+    }

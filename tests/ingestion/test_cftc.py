@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from ingestion.calendar import latest_cftc_report_released
 from ingestion.cftc_tff.fields import REPORT_DATE, TFF_FIELDS, TFF_REQUIRED, TREASURY_CONTRACTS
 from ingestion.common.errors import SourceDataError
 from ingestion.common.records import DriftReport, records_to_table
@@ -181,16 +182,19 @@ def test_history_does_not_change_when_the_as_of_date_moves():
     assert key(later.filter(pc.less_equal(later[REPORT_DATE], TABLE[REPORT_DATE].to_pylist()[-1]))).equals(key(TABLE))
 
 
-def test_april_2025_leveraged_funds_cut_treasury_shorts():
-    def lev_short(day):
+def test_april_2025_leveraged_funds_treasury_shorts_rose_as_published():
+    """The CFTC's TFF: leveraged-fund shorts rose in April 2025 (ZN about 1.99m -> 2.07m, ZF 3.78m -> 4.10m)."""
+
+    def lev_short(day, codes=tuple(TREASURY_CONTRACTS)):
         mask = pc.and_(
             pc.equal(TABLE[REPORT_DATE], f"{day}T00:00:00.000"),
-            pc.is_in(TABLE["cftc_contract_market_code"], value_set=pa.array(list(TREASURY_CONTRACTS))),
+            pc.is_in(TABLE["cftc_contract_market_code"], value_set=pa.array(list(codes))),
         )
         return sum(pc.filter(TABLE["lev_money_positions_short"], mask).to_pylist())
 
-    before, after = lev_short("2025-04-01"), lev_short("2025-04-29")
-    assert after < 0.85 * before
+    assert (lev_short("2025-04-01", ["043602"]), lev_short("2025-04-29", ["043602"])) == (1_990_000, 2_070_000)
+    assert (lev_short("2025-04-01", ["044601"]), lev_short("2025-04-29", ["044601"])) == (3_780_000, 4_100_000)
+    assert lev_short("2025-04-29") > lev_short("2025-04-01")  # all six Treasury futures together: up, no unwind
 
 
 def test_soql_where_order_paging_select():
@@ -273,7 +277,10 @@ def test_full_load_incremental_rerun_and_paging(warehouse, served, monkeypatch):
     emulator.requests.clear()
     ingest(warehouse, urls)
     (request,) = emulator.requests_to("gpe5-46if")
-    assert request.params["$where"] == f"{REPORT_DATE} >= '{(latest - timedelta(days=28)).isoformat()}T00:00:00'"
+    assert request.params["$where"] == (
+        f"{REPORT_DATE} >= '{(latest - timedelta(days=28)).isoformat()}T00:00:00' "
+        f"AND {REPORT_DATE} <= '{latest_cftc_report_released(AS_OF).isoformat()}T00:00:00'"
+    )
     assert query(warehouse, "select count(*) from raw_cftc_tff.tff_futures_only_vintages") == [(n,)]
 
 

@@ -51,9 +51,15 @@ def loaded(tmp_path_factory):
     return warehouse, emulator, summary
 
 
+def held_by(as_of: date) -> list[dict]:
+    """The emulator's auctions_query rows a point-in-time load as of `as_of` asks for: auction date on or before it
+    (announced auctions still to be held are in upcoming_auctions)."""
+    return [r for r in auction_records(as_of) if r["auction_date"] <= as_of.isoformat()]
+
+
 def test_full_history_row_counts_match_the_emulator(loaded):
     warehouse, _, summary = loaded
-    n_auctions = len(auction_records(AS_OF))
+    n_auctions = len(held_by(AS_OF))
     assert query(
         warehouse, "select count(*), count(distinct (cusip, auction_date)) from raw_treasury_auctions.auctions_query"
     ) == [(n_auctions, n_auctions)]
@@ -137,7 +143,9 @@ def test_rerun_with_same_as_of_adds_nothing_and_fetches_only_the_lookback_window
     after = query(warehouse, "select count(*), max(auction_date) from raw_treasury_auctions.auctions_query")[0]
     assert after == before
     (auction_request,) = emulator.requests_to("auctions_query")
-    assert auction_request.params["filter"] == f"auction_date:gte:{(before[1] - timedelta(days=30)).isoformat()}"
+    assert auction_request.params["filter"] == (
+        f"auction_date:gte:{(before[1] - timedelta(days=30)).isoformat()},auction_date:lte:{AS_OF.isoformat()}"
+    )
     yield_requests = emulator.requests_to("daily-treasury-rates.csv")
     assert [r.path.rsplit("/", 2)[-2] for r in yield_requests] == [str(AS_OF.year)]
     loaded_rows = {t.table: t.rows_loaded for r in summary.results for t in r.tables}
@@ -149,23 +157,23 @@ def test_moving_as_of_forward_adds_exactly_the_new_rows_and_fills_results(tmp_pa
     _, urls = served
     warehouse = tmp_path / "incremental.duckdb"
     ingest(warehouse, urls, sources=["treasury_auctions"])
-    pending = query(
-        warehouse,
-        f"select cusip, auction_date from raw_treasury_auctions.auctions_query where auction_date > '{AS_OF}' and comp_accepted is null",
-    )
-    assert pending
+    # Point in time: nothing auctioned after the as-of date, though the server lists announced auctions.
+    assert query(
+        warehouse, f"select count(*) from raw_treasury_auctions.auctions_query where auction_date > '{AS_OF}'"
+    ) == [(0,)]
+    assert any(r["auction_date"] > AS_OF.isoformat() for r in auction_records(AS_OF))
     later = AS_OF + timedelta(days=45)
     with serve(Emulator(as_of=later)) as root:
         ingest(warehouse, base_urls(root), as_of=later)
-    expected = {(r["cusip"], r["auction_date"]) for r in auction_records(later)}
+    expected = {(r["cusip"], r["auction_date"]) for r in held_by(later)}
     rows = query(
         warehouse, "select cusip, strftime(auction_date, '%Y-%m-%d') from raw_treasury_auctions.auctions_query"
     )
     assert len(rows) == len(expected) and set(rows) == expected  # no duplicates, nothing missing
-    # Auctions announced before the first run now carry their results.
+    # Every auction held by then carries its results.
     filled = query(
         warehouse,
-        f"select count(*) from raw_treasury_auctions.auctions_query where comp_accepted is null and auction_date <= '{later}'",
+        f"select count(*) from raw_treasury_auctions.auctions_query where comp_accepted is null and auction_date < '{later}'",
     )
     assert filled == [(0,)]
     assert query(warehouse, "select max(curve_date) from raw_par_yield_curve.daily_par_yields") == [
@@ -191,7 +199,7 @@ def test_small_pages_are_all_fetched(tmp_path, served, monkeypatch):
     warehouse = tmp_path / "pages.duckdb"
     ingest(warehouse, urls, sources=["treasury_auctions"])
     pages = [int(r.params["page[number]"]) for r in emulator.requests_to("auctions_query")]
-    n = len(auction_records(AS_OF))
+    n = len(held_by(AS_OF))
     assert pages == list(range(1, -(-n // 1000) + 1))
     assert query(warehouse, "select count(*) from raw_treasury_auctions.auctions_query") == [(n,)]
 

@@ -1,7 +1,9 @@
-"""Asset checks on the raw tables: a Great Expectations suite per table (blocking) and freshness per source (warning).
+"""Asset checks on the raw tables: a Great Expectations suite per table and freshness per source (warning).
 
-A failed suite stops the run before dbt reads the table, so bad data never reaches the marts or the
-serving file. Which expectation failed, on how many rows, and example records (by key) are in the
+A suite whose blocking expectations failed fails its check with ERROR severity and stops the run before
+dbt reads the table, so bad data never reaches the marts or the serving file. A suite whose only failures
+are warning expectations (publication artefacts) fails with WARN severity: the rows are named, nothing
+is blocked. Which expectation failed, on how many rows, and example records (by key) are in the
 check's metadata. Freshness compares what is loaded with what the source's release calendar says is
 due by now (New York time); a stale source warns and blocks nothing.
 """
@@ -32,7 +34,8 @@ def _rows_before_load(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) 
 
 def _suite_metadata(outcome: SuiteOutcome, previous_rows: int | None) -> dict[str, object]:
     table = "\n".join(
-        f"| {'pass' if o.success else '**FAIL**'} | {o.view} | {o.expectation} | {o.columns} | "
+        f"| {'pass' if o.success else '**FAIL**' if o.blocking else 'warn'} | {'blocks' if o.blocking else 'warns'} | "
+        f"{o.view} | {o.expectation} | {o.columns} | "
         f"{o.rows_failed if o.rows_failed is not None else o.observed} | {o.examples[:2] if not o.success else ''} |"
         for o in outcome.outcomes
     )
@@ -41,13 +44,15 @@ def _suite_metadata(outcome: SuiteOutcome, previous_rows: int | None) -> dict[st
         "rows_before_load": previous_rows if previous_rows is not None else "first load",
         "expectations_evaluated": len(outcome.outcomes),
         "expectations_failed": len(outcome.failed),
+        "expectations_warned": len(outcome.warnings),
         "results": dg.MetadataValue.md(
-            "| result | view | expectation | columns | failed rows / observed | examples |\n|---|---|---|---|---|---|\n"
-            + table
+            "| result | severity | view | expectation | columns | failed rows / observed | examples |\n"
+            "|---|---|---|---|---|---|---|\n" + table
         ),
     }
-    for failure in outcome.failed:
-        metadata[f"failed: {failure.view}.{failure.expectation}({failure.columns})"] = dg.MetadataValue.json(
+    for failure in outcome.failed + outcome.warnings:
+        kind = "failed" if failure.blocking else "warning"
+        metadata[f"{kind}: {failure.view}.{failure.expectation}({failure.columns})"] = dg.MetadataValue.json(
             {
                 "rows_failed": failure.rows_failed,
                 "rows_checked": failure.rows_checked,
@@ -68,7 +73,7 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
         blocking=True,
         pool="duckdb_writer",
         description=f"Great Expectations suite {suite.name}: ranges, identities, identifiers, calendar and row count. "
-        "Blocks everything downstream when it fails.",
+        "A blocking expectation that fails stops everything downstream; a publication artefact warns with its rows.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         previous = _rows_before_load(context, key)
@@ -76,12 +81,22 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
             outcome = validate(con, suite, previous)
         for failure in outcome.failed:
             context.log.error(f"{suite.qualified}: {failure.line()}")
+        for warning in outcome.warnings:
+            context.log.warning(f"{suite.qualified}: {warning.line()}")
+        met = len(outcome.outcomes) - len(outcome.failed) - len(outcome.warnings)
+        description = f"{met} of {len(outcome.outcomes)} expectations met on {outcome.rows:,} rows"
+        if outcome.failed:
+            description += "; BLOCKING: " + "; ".join(f.line() for f in outcome.failed)
+        if outcome.warnings:
+            description += "; warnings (publication artefacts, not blocking): " + "; ".join(
+                w.line() for w in outcome.warnings
+            )
         return dg.AssetCheckResult(
-            passed=outcome.success,
-            severity=dg.AssetCheckSeverity.ERROR,
+            # A blocking failure is an ERROR (stops everything downstream); warnings alone are a WARN.
+            passed=not outcome.failed and not outcome.warnings,
+            severity=dg.AssetCheckSeverity.ERROR if outcome.failed else dg.AssetCheckSeverity.WARN,
             metadata=_suite_metadata(outcome, previous),
-            description=f"{len(outcome.outcomes) - len(outcome.failed)} of {len(outcome.outcomes)} expectations met "
-            f"on {outcome.rows:,} rows",
+            description=description,
         )
 
     return _check

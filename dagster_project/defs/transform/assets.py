@@ -1,5 +1,6 @@
 """Every dbt seed and model as an asset, and every dbt test as an asset check (errors block downstream)."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from dagster_project.defs.transform.project import DBT_PROJECT
 from ingestion import settings
+from ingestion.calendar import point_in_time_cutoffs
 from ingestion.common.warehouse import row_counts
 
 
@@ -32,7 +34,10 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     events, failure = [], None
     try:
         # Unit tests run once, as their own checks (unit_tests.py), after the models.
-        events.extend(dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream())
+        # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
+        cutoffs = json.dumps(point_in_time_cutoffs(settings.as_of()))
+        args = ["build", "--exclude-resource-type", "unit_test", "--vars", cutoffs]
+        events.extend(dbt.cli(args, context=context).stream())
     except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail the step
         failure = exc
     # Asset keys are [schema, name]: the relation dbt built.

@@ -137,20 +137,28 @@ combined as (
     left join foreign_component on yield_component.week_ending = foreign_component.week_ending
 ),
 
-final as (
+counted as (
     select
         *,
-        (coalesce(auction_demand_z, 0) + coalesce(yield_moves_z, 0) + coalesce(leveraged_deleveraging_z, 0) + coalesce(foreign_selling_z, 0))
-        / nullif(
-            cast((auction_demand_z is not null) as int) + cast((yield_moves_z is not null) as int)
-            + cast((leveraged_deleveraging_z is not null) as int) + cast((foreign_selling_z is not null) as int), 0
-        ) as composite_stress_score,
         cast((auction_demand_z is not null) as int) + cast((yield_moves_z is not null) as int)
         + cast((leveraged_deleveraging_z is not null) as int) + cast((foreign_selling_z is not null) as int) as components_available
     from combined
+),
+
+final as (
+    -- Like with like: a composite over one or two components is not comparable with one over four, so weeks with
+    -- fewer than var('stress_min_components') keep their component scores but get no composite and no flag.
+    select
+        *,
+        case
+            when components_available >= {{ var('stress_min_components') }}
+                then (coalesce(auction_demand_z, 0) + coalesce(yield_moves_z, 0) + coalesce(leveraged_deleveraging_z, 0) + coalesce(foreign_selling_z, 0))
+                / components_available
+        end as composite_stress_score
+    from counted
 )
 
 select
     *,
-    coalesce(composite_stress_score >= {{ var('stress_flag_threshold', 1.5) }}, false) as is_stress_week
+    coalesce(composite_stress_score >= {{ var('stress_flag_threshold') }}, false) as is_stress_week
 from final

@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('cftc_tff', 'tff_futures_only') }}
+    {{ published_by('report_date_as_yyyy_mm_dd', 'cftc_released_through') }}
 ),
 
 renamed as (

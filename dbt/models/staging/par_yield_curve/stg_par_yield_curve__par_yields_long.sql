@@ -3,6 +3,7 @@ with
 
 source as (
     select * from {{ source('par_yield_curve', 'daily_par_yields') }}
+    {{ published_by('curve_date') }}
 ),
 
 unpivoted as (

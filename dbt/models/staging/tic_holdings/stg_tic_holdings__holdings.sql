@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('tic_holdings', 'major_foreign_holders') }}
+    {{ published_by('month_end', 'tic_released_through') }}
 ),
 
 renamed as (

@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('treasury_auctions', 'auctions_query') }}
+    {{ published_by('auction_date') }}
 ),
 
 renamed as (

@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('treasury_auctions', 'upcoming_auctions') }}
+    {{ published_by('record_date') }}
 ),
 
 renamed as (

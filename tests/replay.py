@@ -1,0 +1,280 @@
+"""A replay of the public APIs from the real payloads in ../shared/reference-data, served on a loopback port.
+
+Each endpoint answers the way the public one does, from recorded data (test code, not the emulator's synthetic
+history; the emulator's FiscalData and SoQL query engines are reused to filter, sort and page):
+
+- FiscalData `auctions_query`: the recorded January 2026 bills response (25 rows, every value a string, "null"
+  for missing), filtered, sorted and paged with `meta`/`links`. CONSTRUCTED from a real record: the 30-year bond
+  auctioned 2023-11-09 from the TreasuryDirect `TA_WS` excerpt, converted to FiscalData's field names (values
+  unchanged; dates cut to YYYY-MM-DD; `record_date` is its `updatedTimestamp` day; fields TA_WS does not send
+  are "null"). There is no recorded FiscalData coupon auction.
+- FiscalData `upcoming_auctions`: the recorded response (90 rows, stale rows included), filtered and paged.
+- The par yield curve CSV per year: 2023 is the recorded Jan-Sep 2023 file, byte for byte. Years 1990-2022 are
+  the rows of that year in the recorded all-years excerpt (133 rows in all), with its header, newest first and
+  no final newline, as the per-year files are served. Any other year is the header alone (no rows yet).
+- Socrata `gpe5-46if`: the rows of the three recorded FinFutYY.txt files (2021 Q4 Treasury rows, 2024 H1 every
+  contract, 2026 Q1 Treasury rows) as Socrata sends them: Socrata field names (columns 8-81 by position), every
+  value a string, `.` left out, the report date as a floating timestamp, `id` = YYMMDD + code + F. The
+  Socrata-only names (commodity, commodity_subgroup_name, ...) have no column in the text files and are absent.
+- TIC: `mfhhis01.txt` is the recorded history file, byte for byte. CONSTRUCTED: `slt_table5.txt` (no recorded
+  copy exists) is written in the current table's layout from the 2025 block of that history file, so its
+  values are the published ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pyarrow as pa
+
+from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, DATASET_ID, PCT_OF_OI, POSITIONS, TRADERS
+from ingestion.common.records import TEXT
+from ingestion.emulator import fiscaldata, socrata
+from ingestion.emulator.server import serve
+from ingestion.tic_holdings.parser import parse_history
+from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
+
+FISCALDATA = "/services/api/fiscal_service"
+AUCTIONS = FISCALDATA + "/v1/accounting/od/auctions_query"
+UPCOMING = FISCALDATA + "/v1/accounting/od/upcoming_auctions"
+YIELDS = "/resource-center/data-chart-center/interest-rates"
+YIELD_CSV = YIELDS + "/daily-treasury-rates.csv/"
+TIC = "/resource-center/data-chart-center/tic/Documents"
+SOCRATA = f"/resource/{DATASET_ID}.json"
+
+FINFUT_FILES = (
+    "cftc_cot/FinFutYY_2021-10_to_12_treasury_rows_old_names.txt",
+    "cftc_cot/FinFutYY_2024-01_to_06_all_contracts.txt",
+    "cftc_cot/FinFutYY_2026-01_to_03_treasury_rows.txt",
+)
+# TreasuryDirect TA_WS names -> FiscalData auctions_query names, for the fields both APIs publish.
+TREASURYDIRECT_TO_FISCALDATA = {
+    "cusip": "cusip",
+    "securityType": "security_type",
+    "securityTerm": "security_term",
+    "auctionDate": "auction_date",
+    "issueDate": "issue_date",
+    "maturityDate": "maturity_date",
+    "pricePer100": "price_per100",
+    "announcementDate": "announcemt_date",
+    "auctionFormat": "auction_format",
+    "averageMedianYield": "avg_med_yield",
+    "bidToCoverRatio": "bid_to_cover_ratio",
+    "cashManagementBillCMB": "cash_management_bill_cmb",
+    "competitiveAccepted": "comp_accepted",
+    "competitiveTendered": "comp_tendered",
+    "directBidderAccepted": "direct_bidder_accepted",
+    "directBidderTendered": "direct_bidder_tendered",
+    "fimaNoncompetitiveAccepted": "fima_noncomp_accepted",
+    "fimaNoncompetitiveTendered": "fima_noncomp_tendered",
+    "floatingRate": "floating_rate",
+    "highPrice": "high_price",
+    "highYield": "high_yield",
+    "indirectBidderAccepted": "indirect_bidder_accepted",
+    "indirectBidderTendered": "indirect_bidder_tendered",
+    "interestRate": "int_rate",
+    "lowYield": "low_yield",
+    "noncompetitiveAccepted": "noncomp_accepted",
+    "offeringAmount": "offering_amt",
+    "originalSecurityTerm": "original_security_term",
+    "primaryDealerAccepted": "primary_dealer_accepted",
+    "primaryDealerTendered": "primary_dealer_tendered",
+    "reopening": "reopening",
+    "series": "series",
+    "somaAccepted": "soma_accepted",
+    "somaHoldings": "soma_holdings",
+    "somaIncluded": "soma_included",
+    "somaTendered": "soma_tendered",
+    "totalAccepted": "total_accepted",
+    "totalTendered": "total_tendered",
+    "tips": "inflation_index_security",
+}
+CONVERTED_CUSIP = "912810TV0"  # the 30-year bond of 2023-11-09, from TreasuryDirect
+
+
+def _text_columns(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text())))
+
+
+@dataclass
+class Replay:
+    """A WSGI app over the recorded payloads (see the module docstring); `requests` logs what was asked."""
+
+    root: Path
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    # --- the recorded data ----------------------------------------------------------------------------
+    @cached_property
+    def bills(self) -> dict:
+        return json.loads((self.root / "treasury_auctions/fiscaldata_auctions_query_bills_2026-01.json").read_text())
+
+    @cached_property
+    def converted_bond(self) -> dict[str, str]:
+        """The TreasuryDirect 30-year bond record in FiscalData's layout (CONSTRUCTED, see the module docstring)."""
+        records = json.loads(
+            (self.root / "treasury_auctions/treasurydirect_securities_search_2023-11_excerpt.json").read_text()
+        )
+        [bond] = [r for r in records if r["cusip"] == CONVERTED_CUSIP]
+        record = dict.fromkeys(self.bills["data"][0], "null")
+        for td_name, fd_name in TREASURYDIRECT_TO_FISCALDATA.items():
+            value = bond.get(td_name, "")
+            record[fd_name] = "null" if value == "" else value.removesuffix("T00:00:00")
+        record["record_date"] = bond["updatedTimestamp"][:10]
+        return record
+
+    @cached_property
+    def auction_records(self) -> list[dict[str, str]]:
+        return [*self.bills["data"], self.converted_bond]
+
+    @cached_property
+    def auction_spec(self) -> dict[str, str]:
+        return {name: AUCTIONS_QUERY_FIELDS.get(name, TEXT) for name in self.bills["data"][0]}
+
+    @cached_property
+    def upcoming(self) -> list[dict[str, str]]:
+        return json.loads((self.root / "treasury_auctions/fiscaldata_upcoming_auctions.json").read_text())["data"]
+
+    @cached_property
+    def curve_2023(self) -> bytes:
+        return (self.root / "yield_curve/daily_treasury_par_yield_2023_jan-sep.csv").read_bytes()
+
+    @cached_property
+    def curve_by_year(self) -> tuple[str, dict[int, list[str]]]:
+        """(header, {year: rows newest first}) of the recorded all-years excerpt."""
+        lines = (
+            (self.root / "yield_curve/daily_treasury_par_yield_all_years_1990-2022-03_excerpt.csv")
+            .read_text()
+            .splitlines()
+        )
+        by_year: dict[int, list[str]] = {}
+        for line in lines[1:]:
+            by_year.setdefault(int(line[6:10]), []).append(line)
+        return lines[0], by_year
+
+    def curve_csv(self, year: int) -> bytes:
+        if year == 2023:
+            return self.curve_2023
+        header, by_year = self.curve_by_year
+        rows = by_year.get(year, [])
+        if not rows:
+            header = self.curve_2023.decode().splitlines()[0]  # a year with no rows yet: today's columns
+        return "\n".join([header, *rows]).encode()
+
+    @cached_property
+    def tff_records(self) -> list[dict[str, str]]:
+        """Every row of the recorded FinFutYY files, as Socrata's gpe5-46if sends it."""
+        numeric = POSITIONS + CHANGES + PCT_OF_OI + TRADERS + CONCENTRATION
+        out = []
+        for name in FINFUT_FILES:
+            header, *rows = _text_columns(self.root / name)
+            index = {h: i for i, h in enumerate(header)}
+            for row in rows:
+                cells = [c.strip() for c in row]
+                day = cells[index["Report_Date_as_YYYY-MM-DD"]]
+                code = cells[index["CFTC_Contract_Market_Code"]]
+                record = {
+                    "id": f"{day[2:4]}{day[5:7]}{day[8:10]}{code}F",
+                    "market_and_exchange_names": row[index["Market_and_Exchange_Names"]],
+                    "report_date_as_yyyy_mm_dd": f"{day}T00:00:00.000",
+                    "cftc_contract_market_code": code,
+                    # Socrata keeps the codes' fixed-width padding ("CME ").
+                    "cftc_market_code": row[index["CFTC_Market_Code"]],
+                    "cftc_region_code": row[index["CFTC_Region_Code"]],
+                    "cftc_commodity_code": row[index["CFTC_Commodity_Code"]],
+                    # Columns 8 to 81 are the same fields, in the same order, as Socrata's.
+                    **dict(zip(numeric, cells[7 : 7 + len(numeric)])),
+                    "contract_units": row[index["Contract_Units"]],
+                    "cftc_subgroup_code": cells[index["CFTC_SubGroup_Code"]],
+                    "futonly_or_combined": cells[index["FutOnly_or_Combined"]],
+                }
+                out.append({k: v for k, v in record.items() if v not in (".", "")})
+        return out
+
+    @cached_property
+    def tff_table(self) -> pa.Table:
+        names = list(dict.fromkeys(k for r in self.tff_records for k in r))
+        return pa.table({n: pa.array([r.get(n) for r in self.tff_records], pa.string()) for n in names})
+
+    @cached_property
+    def tic_history(self) -> bytes:
+        return (self.root / "tic_mfh/mfhhis01.txt").read_bytes()
+
+    @cached_property
+    def tic_current(self) -> bytes:
+        """slt_table5.txt in the current table's layout, from the history file's latest year (CONSTRUCTED)."""
+        parsed = parse_history(self.tic_history.decode(), source="replay", where="mfhhis01.txt")
+        latest_year = max(h.month_end.year for h in parsed.holdings)
+        months = sorted({h.month_end for h in parsed.holdings if h.month_end.year == latest_year}, reverse=True)
+        lines: dict[str, dict] = {}
+        for h in parsed.holdings:
+            if h.month_end.year == latest_year and not h.is_comparison_series:
+                label = {
+                    "foreign_official": "Of Which: Foreign Official",
+                    "foreign_official_bills": "Of Which: Foreign Official Treasury Bills",
+                    "foreign_official_bonds_notes": "Of Which: Foreign Official T-Bonds & Notes",
+                }.get(h.row_type, h.country)
+                lines.setdefault(label, {})[h.month_end] = h.value_flag or str(h.holdings_bn)
+        out = [
+            "Table 5: Major Foreign Holders of Treasury Securities\t\t",
+            "Holdings at end of time period\t\t",
+            "Billions of dollars\t\t",
+            "Link: https://ticdata.treasury.gov/resource-center/data-chart-center/tic/Documents/slt_table5.txt\t\t",
+            "",
+            "Country\t" + "\t".join(f"{m:%Y-%m}" for m in months),
+        ]
+        out += [f"{label}\t" + "\t".join(values[m] for m in months) for label, values in lines.items()]
+        out += ["", "Notes:", "Constructed for the replay from mfhhis01.txt (no recorded slt_table5.txt exists)."]
+        return "\n".join(out).encode()
+
+    # --- WSGI -----------------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        self.requests.append((path, params))
+        status, content_type, body, headers = "200 OK", "application/json", b"", {}
+        try:
+            if path == AUCTIONS:
+                body = json.dumps(fiscaldata.query(self.auction_records, self.auction_spec, params)).encode()
+            elif path == UPCOMING:
+                body = json.dumps(fiscaldata.query(self.upcoming, UPCOMING_AUCTIONS_FIELDS, params)).encode()
+            elif path.startswith(YIELD_CSV):
+                content_type = "text/csv; charset=utf-8"
+                body = self.curve_csv(int(path[len(YIELD_CSV) :].split("/")[0]))
+            elif path == SOCRATA:
+                rows, headers = socrata.query(self.tff_table, params)
+                body = json.dumps(rows).encode()
+            elif path == f"{TIC}/mfhhis01.txt":
+                content_type, body = "text/plain", self.tic_history
+            elif path == f"{TIC}/slt_table5.txt":
+                content_type, body = "text/plain", self.tic_current
+            else:
+                status, content_type, body = "404 Not Found", "text/plain", f"no such path {path}".encode()
+        except (fiscaldata.QueryError, socrata.SoQLError, ValueError) as exc:
+            status, body = "400 Bad Request", json.dumps({"error": str(exc)}).encode()
+        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers.items()])
+        return [body]
+
+
+def base_urls(root: str) -> dict[str, str]:
+    return {
+        "treasury_auctions": root + FISCALDATA,
+        "par_yield_curve": root + YIELDS,
+        "cftc_tff": root,
+        "tic_holdings": root + TIC,
+    }
+
+
+@contextmanager
+def replay_server(reference_root: Path) -> Iterator[tuple[Replay, dict[str, str]]]:
+    """(the replay, {source: base URL}) served on 127.0.0.1 for the duration."""
+    replay = Replay(reference_root)
+    with serve(replay) as root:
+        yield replay, base_urls(root)
