@@ -152,8 +152,9 @@ final as (
         *,
         case
             when components_available >= {{ var('stress_min_components') }}
-                then (coalesce(auction_demand_z, 0) + coalesce(yield_moves_z, 0) + coalesce(leveraged_deleveraging_z, 0) + coalesce(foreign_selling_z, 0))
-                / components_available
+                then
+                    (coalesce(auction_demand_z, 0) + coalesce(yield_moves_z, 0) + coalesce(leveraged_deleveraging_z, 0) + coalesce(foreign_selling_z, 0))
+                    / components_available
         end as composite_stress_score
     from counted
 )
