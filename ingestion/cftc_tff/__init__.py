@@ -13,6 +13,8 @@ republishes corrected weeks. A corrected row replaces the value in `tff_futures_
 
 Point in time: the query's upper bound is the latest report released by the as-of date (a Tuesday's
 positions come out on the Friday after, later in a week with a federal holiday; `ingestion.calendar`).
+A row past it, or a key repeated in one fetch, fails the load with the rows named: it never reaches the
+tables (no two current vintages of one key) nor moves the cursor.
 
 History fallback: the CFTC's yearly zip files are not used. The Socrata dataset holds the full
 history from 2006 and pages through it in a few requests.
@@ -31,7 +33,7 @@ from requests import Response
 from ingestion.calendar import latest_cftc_report_released
 from ingestion.cftc_tff.fields import DATASET_ID, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
-from ingestion.common.records import DriftReport, records_to_table
+from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import CFTC_BASE_URL
 from ingestion.settings import as_of as default_as_of
@@ -82,6 +84,7 @@ def cftc_tff(
             paginator=SocrataPaginator(limit=page_size, offset_param="$offset", limit_param="$limit", total_path=None),
         )
         loaded = 0
+        keys = KeyGuard(resource, KEY)
         with http_errors(resource, base_url):
             for number, page in enumerate(
                 client.paginate(
@@ -92,15 +95,26 @@ def cftc_tff(
                 start=1,
             ):
                 records = list(page)
+                where = f"page {number} ({page.response.url})"
                 table = records_to_table(
                     records,
                     TFF_FIELDS,
                     source=resource,
-                    where=f"page {number} ({page.response.url})",
+                    where=where,
                     key_fields=("id", REPORT_DATE, "cftc_contract_market_code"),
                     required=TFF_REQUIRED,
                     drift=drift,
                     row_hash_column=ROW_HASH,
+                )
+                keys.check(table, where)
+                reject_after(
+                    table,
+                    REPORT_DATE,
+                    last_report,
+                    source=resource,
+                    where=where,
+                    key_fields=KEY,
+                    why="not yet released on the as-of date",
                 )
                 loaded += table.num_rows
                 log.info("%s: page %d, %d rows (%d so far)", resource, number, table.num_rows, loaded)

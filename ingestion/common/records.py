@@ -172,3 +172,46 @@ def records_to_table(
         columns.append(_row_hashes(raw_columns))
         fields.append(pa.field(row_hash_column, pa.string(), nullable=False))
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _describe_row(table: pa.Table, index: int, key_fields: tuple[str, ...]) -> str:
+    row = {k: table[k][index].as_py() for k in key_fields if k in table.column_names}
+    return "(" + ", ".join(f"{k}={v!s}" for k, v in row.items()) + ")"
+
+
+def reject_after(
+    table: pa.Table, column: str, limit, *, source: str, where: str, key_fields: tuple[str, ...], why: str
+) -> None:
+    """Fail the load, naming the records, when `column` is later than `limit`: a record dated after what the source
+    can have published by the as-of date is bad data (or a server that ignored the query's bound). It must never
+    reach the tables, nor move an incremental cursor."""
+    late = pc.greater(table[column], pa.scalar(limit, table.schema.field(column).type))
+    indices = [i for i, flag in enumerate(late.to_pylist()) if flag]
+    if indices:
+        named = "; ".join(_describe_row(table, i, key_fields) for i in indices[:5])
+        more = f" and {len(indices) - 5} more" if len(indices) > 5 else ""
+        raise SourceDataError(
+            source, where, f"{len(indices)} record(s) with {column} after {limit} ({why}): {named}{more}"
+        )
+
+
+class KeyGuard:
+    """Remembers every key seen in one fetch and fails on a repeat, naming the key and both records' places.
+
+    Two records with one key in a fetch would be silently collapsed by the merge (or give two current vintages);
+    which one is right cannot be told, so the load stops instead."""
+
+    def __init__(self, source: str, key_fields: tuple[str, ...]) -> None:
+        self.source, self.key_fields = source, key_fields
+        self.seen: dict[tuple, str] = {}
+
+    def check(self, table: pa.Table, where: str) -> None:
+        keys = zip(*(table[k].to_pylist() for k in self.key_fields))
+        for row, key in enumerate(keys):
+            place = f"{where} row {row + 1}"
+            if key in self.seen:
+                named = ", ".join(f"{k}={v!s}" for k, v in zip(self.key_fields, key))
+                raise SourceDataError(
+                    self.source, where, f"duplicate key ({named}): first at {self.seen[key]}, again at {place}"
+                )
+            self.seen[key] = place

@@ -18,6 +18,7 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DriftReport
 from ingestion.par_yield_curve.parser import parse_csv
@@ -66,6 +67,14 @@ def par_yield_curve(
             table = parse_csv(
                 response.text, source=f"{SOURCE}.daily_par_yields", where=f"year {year} ({response.url})", drift=drift
             )
+            other_years = table.filter(pc.not_equal(pc.year(table["curve_date"]), year))["curve_date"].to_pylist()
+            if other_years:
+                raise SourceDataError(
+                    f"{SOURCE}.daily_par_yields",
+                    f"year {year} ({response.url})",
+                    f"{len(other_years)} row(s) dated outside {year}: {', '.join(map(str, other_years[:5]))}",
+                )
+            # The file holds the whole year; a run as of an earlier day keeps the days up to it.
             table = table.filter(pc.less_equal(table["curve_date"], pa.scalar(end, pa.date32())))
             loaded += table.num_rows
             log.info("%s.daily_par_yields: year %d, %d rows (%d so far)", SOURCE, year, table.num_rows, loaded)

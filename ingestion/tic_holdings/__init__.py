@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 import dlt
 import pyarrow as pa
 
 from ingestion.calendar import tic_expected_release
+from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DECIMAL_TYPE
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
-from ingestion.settings import TIC_BASE_URL
+from ingestion.settings import NEW_YORK, TIC_BASE_URL
 from ingestion.settings import as_of as default_as_of
 from ingestion.tic_holdings.parser import Holding, combine, parse_current, parse_history
 
@@ -111,6 +112,15 @@ def tic_holdings(
         log.info("%s: %s, %d values, released %s", resource, history_file, len(history.holdings), history.release_date)
         rows = combine(current, history)
         log.info("%s: %d rows after the current table overrides the history", resource, len(rows))
+        # A month that has not ended by today (the real clock, not the as-of date) cannot have been published.
+        today = datetime.now(NEW_YORK).date()
+        impossible = sorted({h.month_end for h in rows if h.month_end > today})
+        if impossible:
+            raise SourceDataError(
+                resource,
+                f"{current_file} and {history_file}",
+                f"month(s) after today ({today}): {', '.join(f'{m:%Y-%m}' for m in impossible[:5])}",
+            )
         published = [h for h in rows if tic_expected_release(h.month_end) <= end]
         if len(published) < len(rows):
             unpublished = sorted({h.month_end for h in rows} - {h.month_end for h in published})

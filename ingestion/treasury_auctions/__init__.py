@@ -13,12 +13,15 @@ the auctions from (latest loaded auction date - lookback) on, which picks up lat
 Point in time: every query has an upper bound, the as-of date (`TREASURY_AS_OF`, default today in New
 York). Auctions are read up to it by auction date, and the calendar up to it by record date, the day
 FiscalData published the row: an auction announced by then is kept even when it is held later.
+
+A record past those bounds (a server that ignored them, or a date like 2099) fails the load with the
+records named, so it never reaches the tables nor moves the cursor; so does a key repeated in one fetch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import dlt
@@ -26,7 +29,7 @@ import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
-from ingestion.common.records import DriftReport, records_to_table
+from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_auctions.fields import (
@@ -40,6 +43,9 @@ SOURCE = "treasury_auctions"
 AUCTIONS_ENDPOINT = "v1/accounting/od/auctions_query"
 UPCOMING_ENDPOINT = "v1/accounting/od/upcoming_auctions"
 HISTORY_START = date(1979, 1, 1)
+KEY = ("cusip", "auction_date")
+# The auction calendar lists auctions ahead by design, never further than this.
+CALENDAR_HORIZON_DAYS = 400
 MAX_PAGE_SIZE = 10000
 
 
@@ -75,18 +81,18 @@ def _page_number(url: str) -> int:
     return int(values[0])
 
 
-def _read(base_url, endpoint, params, resource, spec, required, drift) -> Iterator[pa.Table]:
+def _read(base_url, endpoint, params, resource, spec, required, drift, limits) -> Iterator[pa.Table]:
+    """Typed pages; fails on a repeated key or a record dated after its limit (`limits`: column -> (date, why))."""
     loaded = 0
+    keys = KeyGuard(f"{SOURCE}.{resource}", KEY)
     for records, url, number, total in _pages(base_url, endpoint, params, resource):
+        where = f"page {number} of {total} ({url})"
         table = records_to_table(
-            records,
-            spec,
-            source=f"{SOURCE}.{resource}",
-            where=f"page {number} of {total} ({url})",
-            key_fields=("cusip", "auction_date"),
-            required=required,
-            drift=drift,
+            records, spec, source=f"{SOURCE}.{resource}", where=where, key_fields=KEY, required=required, drift=drift
         )
+        keys.check(table, where)
+        for column, (limit, why) in limits.items():
+            reject_after(table, column, limit, source=f"{SOURCE}.{resource}", where=where, key_fields=KEY, why=why)
         loaded += table.num_rows
         log.info("%s.%s: page %d/%d, %d rows (%d so far)", SOURCE, resource, number, total, table.num_rows, loaded)
         if table.num_rows:
@@ -105,7 +111,8 @@ def treasury_auctions(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
     drift = drift if drift is not None else DriftReport()
-    end = (as_of or default_as_of()).isoformat()
+    as_of = as_of or default_as_of()
+    end = as_of.isoformat()
 
     @dlt.resource(
         name="auctions_query",
@@ -121,8 +128,16 @@ def treasury_auctions(
             "sort": "auction_date,cusip",
             "page[size]": page_size,
         }
+        limits = {"auction_date": (as_of, "not yet auctioned on the as-of date")}
         yield from _read(
-            base_url, AUCTIONS_ENDPOINT, params, "auctions_query", AUCTIONS_QUERY_FIELDS, AUCTIONS_REQUIRED, drift
+            base_url,
+            AUCTIONS_ENDPOINT,
+            params,
+            "auctions_query",
+            AUCTIONS_QUERY_FIELDS,
+            AUCTIONS_REQUIRED,
+            drift,
+            limits,
         )
 
     @dlt.resource(
@@ -139,8 +154,22 @@ def treasury_auctions(
             "sort": "record_date,auction_date,cusip",
             "page[size]": page_size,
         }
+        limits = {
+            "record_date": (as_of, "not yet published on the as-of date"),
+            "auction_date": (
+                as_of + timedelta(days=CALENDAR_HORIZON_DAYS),
+                f"announced more than {CALENDAR_HORIZON_DAYS} days ahead",
+            ),
+        }
         yield from _read(
-            base_url, UPCOMING_ENDPOINT, params, "upcoming_auctions", UPCOMING_AUCTIONS_FIELDS, UPCOMING_REQUIRED, drift
+            base_url,
+            UPCOMING_ENDPOINT,
+            params,
+            "upcoming_auctions",
+            UPCOMING_AUCTIONS_FIELDS,
+            UPCOMING_REQUIRED,
+            drift,
+            limits,
         )
 
     return auctions_query, upcoming_auctions
