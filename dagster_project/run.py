@@ -95,7 +95,7 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
         if event.is_step_materialization:
             summary.materialized.append(event.asset_key.to_user_string())
         elif event.is_step_failure:
-            summary.failed_steps.append(event.step_key)
+            summary.failed_steps.append(f"{event.step_key}: {_failure_reason(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.passed:
@@ -103,15 +103,34 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
         elif evaluation.severity == dg.AssetCheckSeverity.WARN:
             summary.checks_warned.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
         else:
-            summary.checks_failed.append(name)
+            summary.checks_failed.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
     summary.published = "publish/serving_file" in summary.materialized
     summary.mart_rows = mart_row_counts(settings.warehouse_path())
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+# The project's own errors name the source, the record and the problem: the line a person needs.
+_PROJECT_ERRORS = ("SourceDataError", "SourceHTTPError")
+
+
+def _failure_reason(error) -> str:
+    """One line for a failed step: the project's error deep in the chain (dlt wraps it twice), else the top message."""
+    seen, found = error, None
+    while seen is not None and found is None:
+        if seen.cls_name in _PROJECT_ERRORS:
+            found = seen
+        seen = seen.cause or seen.context
+    message = (found or error).message.strip()
+    if found is None and error.cls_name:
+        message = message if message.startswith(error.cls_name) else f"{error.cls_name}: {message}"
+    first = message.splitlines()[0] if message else "no message"
+    return first.removeprefix(f"{found.cls_name}: ") if found else first
+
+
 def _warning_reason(evaluation: dg.AssetCheckEvaluation, asset_graph) -> str:
-    """Why a check warned: its own description, else (dbt tests) the rows that failed and what the test checks."""
+    """Why a check warned or failed: its own description, else (dbt tests) the rows that failed and what the test
+    checks."""
     if evaluation.description:
         return evaluation.description
     parts = []
