@@ -55,6 +55,7 @@ class RunSummary:
     checks_warned: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
+    drift: dict[str, str] = field(default_factory=dict)  # raw table -> schema drift reported by its load
     published: bool = False
 
     def render(self) -> str:
@@ -67,6 +68,8 @@ class RunSummary:
         lines += [f"    FAILED check {name}" for name in self.checks_failed]
         lines += [f"    WARNING {name}" for name in self.checks_warned]
         lines += [f"  FAILED step {name}" for name in self.failed_steps]
+        lines.append("  schema drift: " + ("none" if not self.drift else ""))
+        lines += [f"    {table}: {text}" for table, text in self.drift.items()]
         if self.mart_rows:
             lines.append("  marts:")
             lines += [f"    marts.{name:<30}{rows:>10,} rows" for name, rows in self.mart_rows.items()]
@@ -94,6 +97,9 @@ def run_pipeline(log_level: str = "INFO") -> RunSummary:
     for event in result.all_events:
         if event.is_step_materialization:
             summary.materialized.append(event.asset_key.to_user_string())
+            drift = event.event_specific_data.materialization.metadata.get("schema_drift")
+            if drift is not None and drift.value != "none":
+                summary.drift[event.asset_key.to_user_string()] = drift.value
         elif event.is_step_failure:
             summary.failed_steps.append(f"{event.step_key}: {_failure_reason(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():

@@ -31,7 +31,7 @@ from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 from requests import Response
 
 from ingestion.calendar import latest_cftc_report_released
-from ingestion.cftc_tff.fields import DATASET_ID, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
+from ingestion.cftc_tff.fields import DATASET_ID, POSITIONS, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
 from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
@@ -103,6 +103,8 @@ def cftc_tff(
                     where=where,
                     key_fields=("id", REPORT_DATE, "cftc_contract_market_code"),
                     required=TFF_REQUIRED,
+                    # Socrata leaves null fields out, so only the positions (never null) are the contract.
+                    contract=(*TFF_REQUIRED, *POSITIONS),
                     drift=drift,
                     row_hash_column=ROW_HASH,
                 )

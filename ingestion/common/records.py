@@ -9,6 +9,7 @@ text and reported, never dropped.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import InvalidOperation
 
@@ -119,11 +120,14 @@ def records_to_table(
     where: str,
     key_fields: tuple[str, ...],
     required: tuple[str, ...] = (),
+    contract: Collection[str] = (),
     drift: DriftReport | None = None,
     row_hash_column: str | None = None,
 ) -> pa.Table:
     """A typed table with every spec column (NULL where absent) plus any unknown upstream fields as text.
 
+    `required` fields must hold a value in every record; `contract` fields must appear in the page (the schema
+    contract: a field the API always sends that stops arriving fails the page rather than loading as NULL).
     With `row_hash_column`, a column holding a hash of each record's published values is appended. No
     records (a FiscalData page with `"data": []`, a final Socrata page `[]`) is a valid, empty table.
     """
@@ -147,6 +151,16 @@ def records_to_table(
     report = DriftReport(new_fields=seen - set(spec), missing_fields=set(spec) - seen if records else set())
     if drift is not None:
         drift.merge(report)
+    broken = sorted(set(contract) - seen)
+    if broken:
+        # The merge replaces whole rows: a field that stopped arriving would blank every value already loaded
+        # for the re-read keys. The load stops instead, naming the fields.
+        raise SourceDataError(
+            source,
+            where,
+            f"field(s) {', '.join(broken)} missing from every record of the page (schema drift upstream); "
+            "loading would blank the values already loaded for these records",
+        )
     names = list(spec) + sorted(report.new_fields)
     kinds = [spec.get(n, TEXT) for n in names]
     raw = _raw_columns(records, names)

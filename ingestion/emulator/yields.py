@@ -17,6 +17,8 @@ from functools import lru_cache
 import numpy as np
 
 from ingestion.calendar import business_days
+from ingestion.par_yield_curve.parser import column_for_label
+from ingestion.par_yield_curve.parser import is_published as tenor_published
 
 # Published CSV labels with their maturity in years, in the column order home.treasury.gov uses.
 TENORS: list[tuple[str, float]] = [
@@ -41,14 +43,6 @@ KEY_YEARS = np.array([0.25, 2.0, 10.0, 30.0])
 HISTORY_START = date(1990, 1, 2)
 
 # Periods in which a tenor was published (start inclusive, end inclusive, None = open).
-PUBLISHED: dict[str, list[tuple[date, date | None]]] = {
-    "1 Mo": [(date(2001, 7, 31), None)],
-    "1.5 Month": [(date(2025, 2, 18), None)],
-    "2 Mo": [(date(2018, 10, 16), None)],
-    "4 Mo": [(date(2022, 10, 19), None)],
-    "20 Yr": [(date(1993, 10, 1), None)],
-    "30 Yr": [(HISTORY_START, date(2002, 2, 15)), (date(2006, 2, 9), None)],
-}
 
 # (date, 3m, 2y, 10y, 30y) in percent: levels near the real history.
 ANCHORS: list[tuple[date, float, float, float, float]] = [
@@ -168,10 +162,8 @@ class Curve:
 
 
 def is_published(label: str, day: date) -> bool:
-    periods = PUBLISHED.get(label)
-    if periods is None:
-        return True
-    return any(start <= day and (end is None or day <= end) for start, end in periods)
+    """The Treasury's publication eras of each tenor (the parser's table, by CSV label)."""
+    return tenor_published(column_for_label(label), day)
 
 
 @lru_cache(maxsize=4)

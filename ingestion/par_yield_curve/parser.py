@@ -37,6 +37,25 @@ TENOR_COLUMNS: dict[str, float] = {
     "bc_20year": 20.0,
     "bc_30year": 30.0,
 }
+# When each tenor was published (first day, last day or None); a tenor not listed here was published throughout.
+# From the Treasury's files: 1 Mo from 2001-07-31, 2 Mo from 2018-10-16, 4 Mo from 2022-10-19, 1.5 Month from
+# 2025-02-18, 20 Yr from 1993-10-01, and no 30 Yr from 2002-02-19 to 2006-02-08.
+PUBLISHED: dict[str, list[tuple[date, date | None]]] = {
+    "bc_1month": [(date(2001, 7, 31), None)],
+    "bc_1_5month": [(date(2025, 2, 18), None)],
+    "bc_2month": [(date(2018, 10, 16), None)],
+    "bc_4month": [(date(2022, 10, 19), None)],
+    "bc_20year": [(date(1993, 10, 1), None)],
+    "bc_30year": [(date(1990, 1, 1), date(2002, 2, 15)), (date(2006, 2, 9), None)],
+}
+
+
+def is_published(column: str, day: date) -> bool:
+    """Did the Treasury publish this tenor on `day`?"""
+    periods = PUBLISHED.get(column)
+    return periods is None or any(start <= day and (end is None or day <= end) for start, end in periods)
+
+
 _LABEL = re.compile(r"^(\d+(?:\.\d+)?)\s*(mo|mos|month|months|yr|yrs|year|years)$")
 
 
@@ -107,4 +126,18 @@ def parse_csv(text: str, *, source: str, where: str, drift: DriftReport | None =
         for column in values:
             if column != "curve_date":
                 values[column].append(parsed.get(column))
+    # A tenor the Treasury published on some day of the file, with no column in it, is drift that would blank the
+    # yields already loaded for those days (the load merges on the date): fail, naming it.
+    missing = [
+        c for c in TENOR_COLUMNS if c not in columns and any(is_published(c, day) for day in values["curve_date"])
+    ]
+    if missing:
+        if drift is not None:
+            drift.missing_fields.update(missing)
+        raise SourceDataError(
+            source,
+            where,
+            f"tenor column(s) missing: {', '.join(missing)}, published on dates in this file; "
+            "loading it would blank the yields already loaded for them",
+        )
     return pa.Table.from_pydict(values, schema=schema(unknown))

@@ -87,8 +87,16 @@ def _read(base_url, endpoint, params, resource, spec, required, drift, limits) -
     keys = KeyGuard(f"{SOURCE}.{resource}", KEY)
     for records, url, number, total in _pages(base_url, endpoint, params, resource):
         where = f"page {number} of {total} ({url})"
+        # FiscalData sends every field in every record ("null" for no value): all of them are the contract.
         table = records_to_table(
-            records, spec, source=f"{SOURCE}.{resource}", where=where, key_fields=KEY, required=required, drift=drift
+            records,
+            spec,
+            source=f"{SOURCE}.{resource}",
+            where=where,
+            key_fields=KEY,
+            required=required,
+            contract=spec,
+            drift=drift,
         )
         keys.check(table, where)
         for column, (limit, why) in limits.items():

@@ -1,5 +1,6 @@
 """The fault matrix, through `treasury build`: a source that fails says why in the summary (source, record, problem),
-the serving file keeps its last good copy, and the next ordinary build recovers and publishes."""
+the serving file keeps its last good copy, the next ordinary build recovers and publishes, and schema drift is in
+the summary."""
 
 from __future__ import annotations
 
@@ -44,7 +45,10 @@ def test_a_poisoned_cftc_page_fails_the_build_with_the_reason_and_keeps_the_serv
         assert "1 record(s) with report_date_as_yyyy_mm_dd after 2025-06-24" in line and "2099-06-16" in line, line
         assert "kept as it was" in summary
         assert digest(serving) == published
-        # The next ordinary build recovers without --full-refresh and publishes.
+        # The next ordinary build recovers without --full-refresh and publishes. FiscalData now also sends a new
+        # field: it loads as text, and the summary says so.
+        tamper.emulator.drift_fields = {"wi_yield_at_deadline": "4.250000"}
         code, summary = build(monkeypatch, base_urls(root))
     assert code == 0, summary
     assert "FAILED" not in summary and digest(serving) != published
+    assert "treasury_auctions/auctions_query: new upstream fields loaded as text: wi_yield_at_deadline" in summary

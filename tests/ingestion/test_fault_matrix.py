@@ -139,3 +139,18 @@ def test_a_key_repeated_in_a_cftc_fetch_never_makes_two_current_vintages(tampere
                  select report_date_as_yyyy_mm_dd, cftc_contract_market_code from raw_cftc_tff.tff_futures_only_vintages
                  where superseded_at is null group by all having count(*) > 1)"""
         ).fetchone() == (0,)
+
+
+def test_a_tenor_column_that_stops_arriving_fails_and_blanks_nothing(tampered, warehouse):
+    """Without the `30 Yr` column the 2025 file would NULL every 30-year yield of 2025 already loaded."""
+    tamper, urls = tampered
+    assert ingest(warehouse, urls, "par_yield_curve").ok
+    before = snapshot(warehouse, "raw_par_yield_curve.daily_par_yields")
+    rows = [line.split(",") for line in tamper.emulator._yield_csv([2025]).split("\n")]
+    assert rows[0][-1] == '"30 Yr"'
+    tamper.emulator.add_fault("csv/2025/", status=200, body="\n".join(",".join(r[:-1]) for r in rows))
+    summary = ingest(warehouse, urls, "par_yield_curve")
+    assert not summary.ok
+    assert "tenor column(s) missing: bc_30year, published on dates in this file" in summary.results[0].error
+    assert snapshot(warehouse, "raw_par_yield_curve.daily_par_yields") == before
+    assert ingest(warehouse, urls, "par_yield_curve").ok  # the file is whole again: recovers

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import duckdb
 import pytest
 
 from ingestion.pipelines import run_ingest
+from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS
 from tests.conftest import AS_OF
 
 
@@ -88,6 +90,14 @@ def test_a_failure_on_page_two_loads_nothing_from_page_one(warehouse, served, mo
     assert ("auctions_query",) not in tables  # a half-read source is never loaded
 
 
+def _record(drop: tuple[str, ...] = (), **values: str) -> dict[str, str]:
+    """A FiscalData auctions_query record with every field ("null" unless given), less `drop`."""
+    record = dict.fromkeys(AUCTIONS_QUERY_FIELDS, "null")
+    record.update(cusip="912797SL2", auction_date="2025-06-02", security_type="Bill", security_term="13-Week")
+    record.update(values)
+    return {k: v for k, v in record.items() if k not in drop}
+
+
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
@@ -99,8 +109,13 @@ def test_a_failure_on_page_two_loads_nothing_from_page_one(warehouse, served, mo
             "required field 'auction_date' is missing in record (cusip='912797SL2'",
         ),
         (
-            '{"data": [{"cusip": "912797SL2", "auction_date": "2026-01-05", "security_type": "Bill", "security_term": "13-Week", "offering_amt": "lots"}], "meta": {"total-pages": 1}}',
+            json.dumps({"data": [_record(offering_amt="lots")], "meta": {"total-pages": 1}}),
             "field 'offering_amt' = 'lots' is not a valid decimal",
+        ),
+        (
+            # A field FiscalData always sends stops arriving: loading would blank the loaded values.
+            json.dumps({"data": [_record(drop=("bid_to_cover_ratio", "high_yield"))], "meta": {"total-pages": 1}}),
+            "field(s) bid_to_cover_ratio, high_yield missing from every record of the page (schema drift upstream)",
         ),
     ],
 )
