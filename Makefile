@@ -23,5 +23,6 @@ lint: setup
 	$(UV) run --frozen ruff format --check .
 	# The dbt templater compiles the project: point it at a scratch warehouse, not data/.
 	TREASURY_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(UV) run --frozen sqlfluff lint dbt/models dbt/tests
-	# The Dagster definitions load and validate (assets, checks, jobs, schedules).
-	TREASURY_WAREHOUSE=$$(mktemp -d)/defs.duckdb $(UV) run --frozen dg check defs
+	# The Dagster definitions load and validate (assets, checks, jobs, schedules); the project's DAGSTER_HOME keeps
+	# dg's telemetry off.
+	TREASURY_WAREHOUSE=$$(mktemp -d)/defs.duckdb DAGSTER_HOME=$(CURDIR)/.dagster_home $(UV) run --frozen dg check defs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,35 +13,18 @@ from ingestion import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
-MANAGED = "# Written by the project (dagster_project/run.py); delete this line to keep your own edits.\n"
-DAGSTER_YAML = (
-    MANAGED
-    + """# Run history for `treasury dev` lives here (DAGSTER_HOME), so it survives restarts.
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    # One run at a time: a scheduled run waits in the queue while another writes the warehouse.
-    max_concurrent_runs: 1
-  pools:
-    # One DuckDB writer at a time: the ingestion, dbt, check and publish steps share the duckdb_writer pool.
-    default_limit: 1
-run_retries:
-  # A run whose process died (machine restart, killed worker) is retried once; a failed check is not retried.
-  enabled: true
-  max_retries: 1
-  retry_on_asset_or_op_failure: false
-"""
-)
+# The instance settings: a committed file (telemetry off, one run at a time, run retries), used as it is by the
+# project's own DAGSTER_HOME and copied into another DAGSTER_HOME that has none.
+DAGSTER_YAML = DAGSTER_HOME / "dagster.yaml"
 
 
 def ensure_dagster_home(home: Path | None = None) -> Path:
-    """DAGSTER_HOME (default: .dagster_home in the project) with this project's dagster.yaml."""
+    """DAGSTER_HOME (default: .dagster_home in the project), with the project's dagster.yaml when it has none."""
     home = home or DAGSTER_HOME
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or (config.read_text().startswith(MANAGED) and config.read_text() != DAGSTER_YAML):
-        config.write_text(DAGSTER_YAML)
+    if not config.exists():
+        shutil.copyfile(DAGSTER_YAML, config)
     return home
 
 
@@ -121,17 +105,17 @@ _PROJECT_ERRORS = ("SourceDataError", "SourceHTTPError")
 
 
 def _failure_reason(error) -> str:
-    """One line for a failed step: the project's error deep in the chain (dlt wraps it twice), else the top message."""
-    seen, found = error, None
-    while seen is not None and found is None:
-        if seen.cls_name in _PROJECT_ERRORS:
-            found = seen
-        seen = seen.cause or seen.context
-    message = (found or error).message.strip()
-    if found is None and error.cls_name:
-        message = message if message.startswith(error.cls_name) else f"{error.cls_name}: {message}"
-    first = message.splitlines()[0] if message else "no message"
-    return first.removeprefix(f"{found.cls_name}: ") if found else first
+    """One line for a failed step: the project's error in the chain (dlt wraps it twice), else the root cause
+    (Dagster wraps a step's exception in its own)."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    found = next((e for e in chain if e.cls_name in _PROJECT_ERRORS), None)
+    lines = (found or chain[-1]).message.strip().splitlines()
+    first = lines[0] if lines else chain[-1].cls_name or "no message"
+    # The project's errors speak for themselves ("[source] where: problem"): drop their class name.
+    return first.removeprefix(f"ingestion.common.errors.{found.cls_name}: ") if found else first
 
 
 def _warning_reason(evaluation: dg.AssetCheckEvaluation, asset_graph) -> str:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -33,15 +34,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     if args.warehouse:
         os.environ[settings.WAREHOUSE_ENV] = str(args.warehouse)
-    summary = run_ingest(
-        args.source or None,
-        sample=True if args.sample else None,
-        full_refresh=args.full_refresh,
-        as_of=args.as_of,
-        on_source=lambda name: print(f"==> {name}", file=sys.stderr, flush=True),
-    )
+    with ExitStack() as stack:
+        if not _take_writer_lock(stack):
+            return 1
+        summary = run_ingest(
+            args.source or None,
+            sample=True if args.sample else None,
+            full_refresh=args.full_refresh,
+            as_of=args.as_of,
+            on_source=lambda name: print(f"==> {name}", file=sys.stderr, flush=True),
+        )
     print(summary.render())
     return 0 if summary.ok else 1
+
+
+def _take_writer_lock(stack: ExitStack) -> bool:
+    """Hold the warehouse's writer lock until `stack` closes; False (after printing one line) when another run
+    writes the warehouse, or another program holds it open."""
+    from ingestion.common.lock import WarehouseBusy, check_not_open_elsewhere, writer_lock
+
+    warehouse = settings.warehouse_path()
+    try:
+        stack.enter_context(writer_lock(warehouse))
+        check_not_open_elsewhere(warehouse)
+    except WarehouseBusy as exc:
+        print(f"treasury: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _apply_run_options(args: argparse.Namespace) -> None:
@@ -57,19 +76,22 @@ def _apply_run_options(args: argparse.Namespace) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     """The Dagster job in-process: the same assets, checks and publish step as a run launched from the UI."""
     _apply_run_options(args)
-    if args.full_refresh:
-        from ingestion.pipelines import run_ingest
-
-        summary = run_ingest(
-            None, full_refresh=True, on_source=lambda name: print(f"==> full refresh {name}", file=sys.stderr)
-        )
-        print(summary.render())
-        if not summary.ok:
-            return 1
     from dagster_project.run import ensure_dagster_home, run_pipeline
 
-    os.environ["DAGSTER_HOME"] = str(ensure_dagster_home(_dagster_home()))
-    result = run_pipeline(log_level="DEBUG" if args.verbose else "INFO")
+    with ExitStack() as stack:
+        if not _take_writer_lock(stack):
+            return 1
+        if args.full_refresh:
+            from ingestion.pipelines import run_ingest
+
+            summary = run_ingest(
+                None, full_refresh=True, on_source=lambda name: print(f"==> full refresh {name}", file=sys.stderr)
+            )
+            print(summary.render())
+            if not summary.ok:
+                return 1
+        os.environ["DAGSTER_HOME"] = str(ensure_dagster_home(_dagster_home()))
+        result = run_pipeline(log_level="DEBUG" if args.verbose else "INFO")
     print(result.render())
     return 0 if result.success else 1
 

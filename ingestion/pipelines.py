@@ -7,11 +7,16 @@ request, paging, parsing and loading code is the same as against the public host
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import dlt
@@ -47,14 +52,29 @@ def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport
     raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
 
 
+@cache
+def _working_dir() -> Path:
+    """dlt's working folder (extracted pages, load packages, a copy of the state): one per process, removed at exit.
+
+    The state that matters (incremental cursors, schemas) lives in the warehouse itself, in dlt's
+    `_dlt_pipeline_state` table, and dlt restores it from there when its working folder is new. So two processes
+    never share a working folder (no lost load package), a killed run leaves nothing half-done behind (the next run
+    starts from the state of the last completed load and fetches again), and the folder's path, unlike the
+    warehouse's, never holds a quote or a space that could break dlt's SQL.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="treasury-dlt-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def make_pipeline(name: str, warehouse: Path) -> dlt.Pipeline:
-    # Pipeline state lives next to the warehouse file it describes, so two warehouses never share state.
-    pipelines_dir = warehouse.parent / ".dlt_pipelines" / warehouse.stem
+    # One working folder per warehouse within the process, so two warehouses never share state.
+    digest = hashlib.sha1(str(warehouse.resolve()).encode()).hexdigest()[:12]
     return dlt.pipeline(
         pipeline_name=f"treasury_{name}",
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=dataset_name(name),
-        pipelines_dir=str(pipelines_dir),
+        pipelines_dir=str(_working_dir() / digest),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -66,34 +65,3 @@ def reference(path: str) -> Path:
     if not file.exists():
         pytest.skip(f"reference payload {path} not checked out beside the repo")
     return file
-
-
-@contextmanager
-def reference_api():
-    """A server answering with the saved public responses: (base URLs, the auctions_query body as parsed JSON).
-
-    auctions_query and upcoming_auctions return the saved FiscalData pages whatever the query; the yield
-    curve returns the saved 2023 CSV for 2023 and a header-only CSV for other years.
-    """
-    bills = reference("treasury_auctions/fiscaldata_auctions_query_bills_2026-01.json").read_bytes()
-    upcoming = reference("treasury_auctions/fiscaldata_upcoming_auctions.json").read_bytes()
-    curve_2023 = reference("yield_curve/daily_treasury_par_yield_2023_jan-sep.csv").read_bytes()
-
-    def app(environ, start_response):
-        path = environ["PATH_INFO"]
-        if path.endswith("auctions_query"):
-            body = bills
-        elif path.endswith("upcoming_auctions"):
-            body = upcoming
-        elif "/2023/" in path:
-            body = curve_2023
-        else:
-            body = b'Date,"1 Mo","3 Mo","10 Yr"'
-        start_response("200 OK", [("Content-Length", str(len(body)))])
-        return [body]
-
-    with serve(app) as root:
-        yield (
-            {"treasury_auctions": root + "/services/api/fiscal_service", "par_yield_curve": root + "/rates"},
-            json.loads(bills),
-        )

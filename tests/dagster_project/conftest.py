@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import socket
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +23,8 @@ class SampleBuild:
     serving: Path
     check_evaluations: list
     materializations: dict  # asset key string -> {metadata key: value}
+    outbound: list  # connections to non-loopback addresses the build attempted (in-process or through a proxy)
+    home: Path  # the HOME the build ran with (where Dagster would log telemetry events)
 
     def copy_to(self, folder: Path) -> tuple[Path, Path]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -40,10 +46,31 @@ def sample_build(tmp_path_factory) -> SampleBuild:
     folder = tmp_path_factory.mktemp("sample_build")
     mp = pytest.MonkeyPatch()
     use_sample_env(mp, folder / "warehouse.duckdb", folder / "serving.duckdb")
+    # Nothing may leave the machine: a non-loopback connect in this process is refused and recorded, and child
+    # processes (dbt) are sent through a recording proxy on loopback for anything not local.
+    outbound: list = []
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and "/" not in host:
+            outbound.append(address)
+            raise OSError(f"test guard: connection to {address} refused (nothing may leave the machine)")
+        return real_connect(sock, address)
+
+    mp.setattr(socket.socket, "connect", guarded_connect)
+    home = folder / "home"
+    home.mkdir()
+    mp.setenv("HOME", str(home))
     try:
         from dagster_project.definitions import defs
 
-        result = defs().resolve_job_def("refresh_all").execute_in_process()
+        with recording_proxy() as (proxy_url, proxied):
+            for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+                mp.setenv(name, proxy_url)
+            mp.setenv("NO_PROXY", "127.0.0.1,localhost")
+            result = defs().resolve_job_def("refresh_all").execute_in_process()
+        outbound.extend(proxied)
         assert result.success
         evaluations = result.get_asset_check_evaluations()
         materializations = {}
@@ -57,4 +84,31 @@ def sample_build(tmp_path_factory) -> SampleBuild:
     pristine.mkdir()
     for name in ("warehouse.duckdb", "serving.duckdb"):
         shutil.copy(folder / name, pristine / name)
-    return SampleBuild(pristine / "warehouse.duckdb", pristine / "serving.duckdb", evaluations, materializations)
+    return SampleBuild(
+        pristine / "warehouse.duckdb", pristine / "serving.duckdb", evaluations, materializations, outbound, home
+    )
+
+
+@contextmanager
+def recording_proxy():
+    """An HTTP proxy on loopback that forwards nothing and records every request it gets: (URL, requests)."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _refuse(self):
+            seen.append(f"{self.command} {self.path}")
+            self.send_error(403, "test proxy: nothing may leave the machine")
+
+        do_GET = do_POST = do_CONNECT = do_HEAD = _refuse  # noqa: N815 - names fixed by the base class
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from contextlib import redirect_stdout
 
+import dagster as dg
+
 from ingestion.emulator.server import Emulator, base_urls, serve
+from ingestion.transform import DBT_DIR
 from tests.conftest import AS_OF
 from tests.ingestion.test_fault_matrix import Tamper, _future_report
 
@@ -31,10 +39,16 @@ def build(monkeypatch, urls) -> tuple[int, str]:
 def test_a_poisoned_cftc_page_fails_the_build_with_the_reason_and_keeps_the_serving_file(
     sample_build, tmp_path, monkeypatch
 ):
-    warehouse, serving = sample_build.copy_to(tmp_path / "faults")
+    # Any path works: a quote, spaces and non-ASCII in the folder, and a serving file with the warehouse's name in
+    # another folder (the same stem once broke the publish's ATTACH).
+    warehouse, first_serving = sample_build.copy_to(tmp_path / "it's a wåre house")
+    serving = tmp_path / "served copy" / "warehouse.duckdb"
+    serving.parent.mkdir()
+    first_serving.rename(serving)
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("TREASURY_SERVING", str(serving))
     published = digest(serving)
+    targets = {p.name for p in (DBT_DIR / "target").iterdir() if p.is_dir()}
     tamper = Tamper(Emulator(as_of=AS_OF))
     with serve(tamper) as root:
         tamper.once("/resource/", _future_report)
@@ -52,3 +66,62 @@ def test_a_poisoned_cftc_page_fails_the_build_with_the_reason_and_keeps_the_serv
     assert code == 0, summary
     assert "FAILED" not in summary and digest(serving) != published
     assert "treasury_auctions/auctions_query: new upstream fields loaded as text: wi_yield_at_deadline" in summary
+    # dagster-dbt's folder per dbt invocation is removed once read: dbt/target does not grow with each build.
+    assert {p.name for p in (DBT_DIR / "target").iterdir() if p.is_dir()} <= targets
+
+
+def test_the_same_file_cannot_be_warehouse_and_serving_file(sample_build, tmp_path, monkeypatch):
+    warehouse, _ = sample_build.copy_to(tmp_path / "same")
+    monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("TREASURY_SERVING", str(warehouse))
+    from dagster_project.definitions import defs
+
+    result = (
+        defs()
+        .resolve_job_def("refresh_all")
+        .execute_in_process(raise_on_error=False, asset_selection=[dg.AssetKey(["publish", "serving_file"])])
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "TREASURY_SERVING and TREASURY_WAREHOUSE are the same file" in str(failure.step_failure_data.error)
+
+
+def test_dbt_dies_with_its_parent(tmp_path):
+    """kill -9 of the process running dbt takes dbt with it (treasury-dbt asks Linux for PR_SET_PDEATHSIG)."""
+    from dagster_project.defs.resources import DBT_CHILD
+
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys; child = subprocess.Popen(sys.argv[1:]); print(child.pid, flush=True); child.wait()",
+            DBT_CHILD,
+            "parse",
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TREASURY_WAREHOUSE": str(tmp_path / "w.duckdb")},
+    )
+    child = int(parent.stdout.readline())
+    time.sleep(1.0)
+    assert _alive(child)  # dbt is running
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), "dbt outlived its parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

@@ -172,3 +172,12 @@ def test_a_broken_identity_in_a_raw_table_fails_its_suite_and_the_source_job_pub
         assert con.execute(
             "select count(*) from marts.mart_treasury_stress_weekly where week_ending = '1900-01-05'"
         ).fetchone() == (1,)
+
+
+def test_the_sample_build_sends_nothing_anywhere_and_logs_no_telemetry(sample_build):
+    """The README's promise: only the data hosts are contacted. In sample mode that is the emulator on loopback,
+    so the build made no other connection (in-process, or through the proxy its child processes were given), ran no
+    `dbt --version` (which asks the package index), and wrote no Dagster telemetry events."""
+    assert sample_build.outbound == []
+    events = sample_build.home / ".dagster" / "logs" / "event.log"
+    assert not events.exists() or events.read_text() == ""

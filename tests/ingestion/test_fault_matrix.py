@@ -154,3 +154,106 @@ def test_a_tenor_column_that_stops_arriving_fails_and_blanks_nothing(tampered, w
     assert "tenor column(s) missing: bc_30year, published on dates in this file" in summary.results[0].error
     assert snapshot(warehouse, "raw_par_yield_curve.daily_par_yields") == before
     assert ingest(warehouse, urls, "par_yield_curve").ok  # the file is whole again: recovers
+
+
+HOLD = """
+import sys, time, duckdb
+from pathlib import Path
+from ingestion.common.lock import writer_lock
+kind, path = sys.argv[1], Path(sys.argv[2])
+if kind == "lock":
+    with writer_lock(path):
+        print("held", flush=True)
+        time.sleep(60)
+else:
+    con = duckdb.connect(str(path), read_only=(kind == "read_only"))
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.fixture
+def holder(warehouse):
+    """Start another process holding the warehouse: its writer lock, or a DuckDB connection like a BI tool's."""
+    import subprocess
+    import sys
+
+    started = []
+
+    def hold(kind: str):
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLD, kind, str(warehouse)], stdout=subprocess.PIPE, text=True
+        )
+        started.append(process)
+        assert process.stdout.readline().strip() == "held"
+        return process
+
+    yield hold
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def test_a_second_writer_exits_at_once_naming_the_first(tampered, warehouse, holder, capsys, monkeypatch):
+    from ingestion.cli import main
+
+    _, urls = tampered
+    monkeypatch.setenv("SOURCES__PAR_YIELD_CURVE__BASE_URL", urls["par_yield_curve"])
+    other = holder("lock")
+    code = main(["ingest", "--source", "par_yield_curve", "--as-of", AS_OF.isoformat()])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"treasury: another run is writing {warehouse} (pid {other.pid}, started " in err, err
+    assert not warehouse.exists()  # nothing was touched
+    other.kill()
+    other.wait()
+    assert main(["ingest", "--source", "par_yield_curve", "--as-of", AS_OF.isoformat()]) == 0  # the lock went with it
+
+
+@pytest.mark.parametrize("kind", ["read_write", "read_only"])
+def test_a_program_holding_the_warehouse_open_gets_one_clear_line(
+    tampered, warehouse, holder, capsys, monkeypatch, kind
+):
+    from ingestion.cli import main
+
+    _, urls = tampered
+    monkeypatch.setenv("SOURCES__PAR_YIELD_CURVE__BASE_URL", urls["par_yield_curve"])
+    assert main(["ingest", "--source", "par_yield_curve", "--as-of", AS_OF.isoformat()]) == 0
+    capsys.readouterr()
+    holder(kind)
+    code = main(["ingest", "--source", "par_yield_curve", "--as-of", AS_OF.isoformat()])
+    out = capsys.readouterr()
+    assert code == 1
+    assert out.err.strip().splitlines() == [
+        f"treasury: the warehouse {warehouse} is open in another program; BI tools and SQL shells must open the "
+        "serving file (TREASURY_SERVING), read-only"
+    ]
+    assert "Traceback" not in out.out + out.err and "credentials" not in out.out + out.err
+
+
+def test_any_path_works_for_the_warehouse(tampered, tmp_path):
+    """Spaces, a quote and non-ASCII in the folder: dlt's SQL never sees the warehouse's folder."""
+    _, urls = tampered
+    warehouse = tmp_path / "it's a wåre house" / "warehouse.duckdb"
+    summary = run_ingest(["par_yield_curve", "tic_holdings"], warehouse=warehouse, as_of=AS_OF, base_urls=urls)
+    assert summary.ok, summary.render()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select max(curve_date) from raw_par_yield_curve.daily_par_yields").fetchone() == (AS_OF,)
+
+
+def test_a_new_process_resumes_from_the_state_in_the_warehouse(tampered, warehouse):
+    """dlt's working folder is per process; the incremental state is restored from the warehouse itself."""
+    import subprocess
+    import sys
+
+    tamper, urls = tampered
+    assert ingest(warehouse, urls, "cftc_tff").ok
+    tamper.emulator.requests.clear()
+    script = (
+        "import sys; from datetime import date; from ingestion.pipelines import run_ingest;"
+        "s = run_ingest(['cftc_tff'], warehouse=__import__('pathlib').Path(sys.argv[1]), as_of=date(2025, 6, 30),"
+        " base_urls={'cftc_tff': sys.argv[2]}); print(s.render()); sys.exit(0 if s.ok else 1)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(warehouse), urls["cftc_tff"]], check=True, capture_output=True)
+    (request,) = tamper.emulator.requests_to("/resource/")
+    assert "'2025-05-27T00:00:00'" in request.params["$where"]  # the look-back window only, not the full history

@@ -13,7 +13,8 @@ from ingestion.emulator.auctions import auction_records, upcoming_records
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.emulator.yields import build_curve
 from ingestion.pipelines import run_ingest
-from tests.conftest import AS_OF, reference_api
+from tests.conftest import AS_OF, reference
+from tests.replay import replay_server
 
 
 def query(warehouse: Path, sql: str):
@@ -205,18 +206,22 @@ def test_small_pages_are_all_fetched(tmp_path, served, monkeypatch):
 
 
 def test_base_urls_pointed_at_a_server_of_the_real_payloads(tmp_path):
-    """A server that answers with the saved public responses: the same code loads them correctly."""
+    """The replay of the saved public responses: the same code loads them, value for value."""
     warehouse = tmp_path / "reference.duckdb"
-    with reference_api() as (urls, bills):
-        ingest(warehouse, urls, as_of=date(2023, 9, 30))
-    assert query(warehouse, "select count(*), sum(offering_amt) from raw_treasury_auctions.auctions_query") == [
-        (25, sum(Decimal(r["offering_amt"]) for r in bills["data"]))
-    ]
+    with replay_server(reference("")) as (replay, urls):
+        ingest(warehouse, urls, sources=["treasury_auctions", "par_yield_curve"], as_of=date(2026, 1, 31))
+    bills = replay.bills["data"]
+    assert query(
+        warehouse,
+        "select count(*), sum(offering_amt) from raw_treasury_auctions.auctions_query where security_type = 'Bill'",
+    ) == [(25, sum(Decimal(r["offering_amt"]) for r in bills))]
     assert query(
         warehouse,
         "select bid_to_cover_ratio, high_investment_rate from raw_treasury_auctions.auctions_query where cusip='912797SL2' and auction_date='2026-01-05'",
     ) == [(Decimal("2.84"), Decimal("3.622"))]
-    assert query(warehouse, "select count(*) from raw_treasury_auctions.upcoming_auctions") == [(90,)]
+    # The calendar as published by 31 January 2026 (the recorded response also has later record dates).
+    published = [r for r in replay.upcoming if r["record_date"] <= "2026-01-31"]
+    assert query(warehouse, "select count(*) from raw_treasury_auctions.upcoming_auctions") == [(len(published),)]
     assert query(warehouse, "select count(*), max(curve_date) from raw_par_yield_curve.daily_par_yields") == [
-        (169, date(2023, 9, 1))
+        (169 + 133, date(2023, 9, 1))  # the 2023 file and the all-years excerpt's rows, per year
     ]

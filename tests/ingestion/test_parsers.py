@@ -155,12 +155,63 @@ def test_yield_csv_with_the_2025_one_and_a_half_month_column():
     assert rows[date(2025, 2, 14)]["bc_1_5month"] is None
 
 
+TENORS_2026 = [
+    "1 Mo",
+    "1.5 Month",
+    "2 Mo",
+    "3 Mo",
+    "4 Mo",
+    "6 Mo",
+    "1 Yr",
+    "2 Yr",
+    "3 Yr",
+    "5 Yr",
+    "7 Yr",
+    "10 Yr",
+    "20 Yr",
+    "30 Yr",
+]
+
+
+def _csv(labels: list[str], day: str) -> str:
+    return "Date," + ",".join(f'"{label}"' for label in labels) + f"\n{day}," + ",".join("4.00" for _ in labels)
+
+
 def test_unknown_tenor_column_is_loaded_and_reported():
-    text = 'Date,"3 Mo","3.5 Mo","10 Yr"\n01/02/2026,3.60,3.61,4.15'
+    text = _csv([*TENORS_2026, "3.5 Mo"], "01/02/2026")
     drift = DriftReport()
     table = parse_csv(text, source="par_yield_curve", where="year 2026", drift=drift)
-    assert table.column("bc_3_5month").to_pylist() == [Decimal("3.61")]
+    assert table.column("bc_3_5month").to_pylist() == [Decimal("4.00")]
     assert any("bc_3_5month" in f for f in drift.new_fields)
+
+
+@pytest.mark.parametrize(
+    ("labels", "day", "missing"),
+    [
+        ([t for t in TENORS_2026 if t != "30 Yr"], "01/02/2026", "bc_30year"),
+        ([t for t in TENORS_2026 if t not in ("30 Yr", "1.5 Month", "4 Mo")], "02/09/2006", "bc_30year"),
+        ([t for t in TENORS_2026 if t != "1.5 Month"], "02/18/2025", "bc_1_5month"),
+    ],
+    ids=["2026-no-30y", "2006-30y-back", "2025-6-week-bill"],
+)
+def test_a_tenor_published_on_a_date_of_the_file_but_missing_from_it_fails(labels, day, missing):
+    with pytest.raises(
+        SourceDataError, match=f"tenor column\\(s\\) missing: {missing}, published on dates in this file"
+    ):
+        parse_csv(_csv(labels, day), source="par_yield_curve", where="year")
+
+
+@pytest.mark.parametrize(
+    ("labels", "day"),
+    [
+        ([t for t in TENORS_2026 if t not in ("30 Yr", "1.5 Month", "4 Mo", "2 Mo")], "06/02/2003"),  # no 30-year then
+        ([t for t in TENORS_2026 if t not in ("1.5 Month",)], "02/14/2025"),  # the 6-week bill starts on 18 Feb
+        ([t for t in TENORS_2026 if t not in ("1 Mo", "1.5 Month", "2 Mo", "4 Mo", "20 Yr")], "01/02/1990"),
+    ],
+    ids=["2003", "2025-before-6w", "1990"],
+)
+def test_a_tenor_not_yet_or_no_longer_published_may_be_absent(labels, day):
+    assert parse_csv(_csv(labels, day), source="par_yield_curve", where="year").num_rows == 1
 
 
 @pytest.mark.parametrize(

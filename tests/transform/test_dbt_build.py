@@ -12,7 +12,8 @@ import pytest
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from ingestion.transform import build
-from tests.conftest import reference_api
+from tests.conftest import reference
+from tests.replay import replay_server
 
 AS_OF = date(2025, 6, 30)
 
@@ -112,15 +113,17 @@ def test_tail_proxy_is_null_for_tips_and_frns(warehouse):
 def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path):
     """The golden test: on the saved FiscalData response, the recomputed ratio equals the published one to 0.01."""
     path = tmp_path / "golden.duckdb"
-    with reference_api() as (urls, bills):
+    with replay_server(reference("")) as (replay, urls):
         assert run_ingest(
             ["treasury_auctions", "par_yield_curve"], warehouse=path, as_of=date(2026, 1, 31), base_urls=urls
         ).ok
+    bills = replay.bills
     summary = build(path, select=["+fct_auctions"])
     assert summary.ok, summary.render()
     rows = query(
         path,
-        "select bid_to_cover_published, bid_to_cover_recomputed, indirect_share_pct + direct_share_pct + dealer_share_pct from marts.fct_auctions",
+        "select bid_to_cover_published, bid_to_cover_recomputed, indirect_share_pct + direct_share_pct + dealer_share_pct "
+        "from marts.fct_auctions where security_class = 'Bill'",
     )
     published = [r for r in bills["data"] if r["bid_to_cover_ratio"] != "null"]
     assert len(rows) == len(published) == 25

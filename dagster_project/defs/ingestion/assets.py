@@ -17,6 +17,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dagster_project.quality.raw_suites import SUITES
 from ingestion import settings
 from ingestion.common.errors import SourceHTTPError, find_cause
+from ingestion.common.lock import writer_lock
 from ingestion.common.records import DriftReport
 from ingestion.pipelines import SOURCE_NAMES, dataset_name, make_pipeline, make_source, sample_base_urls
 
@@ -70,6 +71,7 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
         warehouse = settings.warehouse_path()
         before = table_stats(warehouse, name)
         with ExitStack() as stack:
+            stack.enter_context(writer_lock(warehouse))  # one writer: a concurrent CLI build makes this step fail
             urls = stack.enter_context(sample_base_urls(as_of)) if sample else {}
             drift = DriftReport()
             source = make_source(name, urls.get(name), as_of, drift)

@@ -11,8 +11,14 @@ import dagster as dg
 import duckdb
 
 from ingestion import settings
+from ingestion.common.lock import writer_lock
 
 PUBLISHED_SCHEMAS = ("marts", "staging")
+SOURCE_ALIAS = "treasury_build_source"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 @dg.definitions
@@ -30,22 +36,26 @@ def publish_assets() -> dg.Definitions:
     )
     def serving_file(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse, serving = settings.warehouse_path().resolve(), settings.serving_path().resolve()
+        if serving == warehouse:
+            raise ValueError(f"TREASURY_SERVING and TREASURY_WAREHOUSE are the same file ({serving}): they must differ")
         tmp = serving.with_name(serving.name + ".tmp")
         tmp.unlink(missing_ok=True)
         serving.parent.mkdir(parents=True, exist_ok=True)
         rows: dict[str, int] = {}
-        with duckdb.connect(str(tmp)) as con:
-            con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+        with writer_lock(settings.warehouse_path()), duckdb.connect(str(tmp)) as con:
+            # ATTACH takes no parameters: the path is a quoted SQL literal (quotes doubled), under an alias that no
+            # file name can take (DuckDB names the open file after its stem, e.g. a serving file "warehouse.duckdb").
+            con.execute(f"attach {_literal(str(warehouse))} as {SOURCE_ALIAS} (read_only)")
             for schema in PUBLISHED_SCHEMAS:
                 con.execute(f"create schema {schema}")
                 tables = con.execute(
-                    "select table_name from information_schema.tables where table_catalog = 'warehouse' and table_schema = ?",
-                    [schema],
+                    "select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
+                    [SOURCE_ALIAS, schema],
                 ).fetchall()
                 for (table,) in tables:
-                    con.execute(f'create table {schema}."{table}" as select * from warehouse.{schema}."{table}"')
+                    con.execute(f'create table {schema}."{table}" as select * from {SOURCE_ALIAS}.{schema}."{table}"')
                     rows[f"{schema}.{table}"] = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
-            con.execute("detach warehouse")
+            con.execute(f"detach {SOURCE_ALIAS}")
             con.execute("checkpoint")
         os.replace(tmp, serving)  # atomic on POSIX: readers see the old file or the new one, never half of one
         context.log.info(f"published {len(rows)} tables to {serving}")

@@ -1,6 +1,7 @@
 """Every dbt seed and model as an asset, and every dbt test as an asset check (errors block downstream)."""
 
 import json
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,14 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from dagster_project.defs.transform.project import DBT_PROJECT
 from ingestion import settings
 from ingestion.calendar import point_in_time_cutoffs
+from ingestion.common.lock import writer_lock
 from ingestion.common.warehouse import row_counts
+
+
+def prune_target(invocation) -> None:
+    """dagster-dbt gives each invocation its own folder under dbt/target (about 9 MB): remove it once read, so
+    the folder does not grow with every build."""
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -37,7 +45,12 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
         cutoffs = json.dumps(point_in_time_cutoffs(settings.as_of()))
         args = ["build", "--exclude-resource-type", "unit_test", "--vars", cutoffs]
-        events.extend(dbt.cli(args, context=context).stream())
+        with writer_lock(settings.warehouse_path()):
+            invocation = dbt.cli(args, context=context)
+            try:
+                events.extend(invocation.stream())
+            finally:
+                prune_target(invocation)
     except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail the step
         failure = exc
     # Asset keys are [schema, name]: the relation dbt built.

@@ -11,8 +11,10 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
-from dagster_project.defs.transform.assets import warehouse_models
+from dagster_project.defs.transform.assets import prune_target, warehouse_models
 from dagster_project.defs.transform.project import DBT_PROJECT
+from ingestion import settings
+from ingestion.common.lock import writer_lock
 
 
 def _unit_tests() -> dict[dg.AssetCheckKey, dict]:
@@ -41,10 +43,14 @@ UNIT_TESTS = _unit_tests()
     pool="duckdb_writer",
 )
 def dbt_unit_tests(context: dg.AssetCheckExecutionContext, dbt: DbtCliResource):
-    invocation = dbt.cli(
-        ["test", "--select", "test_type:unit"], raise_on_error=False, manifest=DBT_PROJECT.manifest_path
-    ).wait()
-    results = {r["unique_id"]: r for r in invocation.get_artifact("run_results.json")["results"]}
+    with writer_lock(settings.warehouse_path()):
+        invocation = dbt.cli(
+            ["test", "--select", "test_type:unit"], raise_on_error=False, manifest=DBT_PROJECT.manifest_path
+        ).wait()
+    try:
+        results = {r["unique_id"]: r for r in invocation.get_artifact("run_results.json")["results"]}
+    finally:
+        prune_target(invocation)
     for key in context.selected_asset_check_keys:
         test = UNIT_TESTS[key]
         result = results.get(test["unique_id"], {"status": "not run", "message": "dbt did not run this unit test"})
