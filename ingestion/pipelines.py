@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 
 import dlt
+from dlt.pipeline.exceptions import PipelineNeverRan
+from dlt.pipeline.helpers import pipeline_drop
 
 from ingestion import settings
 from ingestion.cftc_tff import cftc_tff
@@ -150,7 +152,9 @@ def run_source(
     started = time.perf_counter()
     pipeline = make_pipeline(name, warehouse)
     source = make_source(name, base_url, as_of, drift)
-    info = pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    if full_refresh:
+        reset_cursors(pipeline, source)
+    info = pipeline.run(source)
     info.raise_on_failed_jobs()
     result = SourceResult(name, time.perf_counter() - started, drift=drift)
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
@@ -161,6 +165,18 @@ def run_source(
             TableResult(name, resource, counts.get(resource, 0), in_tables.get((dataset, resource), 0))
         )
     return result
+
+
+def reset_cursors(pipeline: dlt.Pipeline, source) -> None:
+    """A full refresh re-reads the whole history: it forgets the incremental cursors and keeps every table, so the
+    current tables are merged again and no vintage is dropped (a refetch of unchanged values adds none)."""
+    pipeline.sync_destination()  # the state lives in the warehouse; the working folder may be new
+    try:
+        drop = pipeline_drop(pipeline, resources=list(source.resources), state_only=True)
+    except PipelineNeverRan:
+        return  # nothing loaded yet: the run reads the whole history anyway
+    if not drop.is_empty:
+        drop()
 
 
 def run_ingest(

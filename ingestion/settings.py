@@ -27,6 +27,8 @@ TIC_BASE_URL = "https://ticdata.treasury.gov/resource-center/data-chart-center/t
 
 # dlt, dbt and Dagster send nothing anywhere but the data hosts.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# A replaced table (TIC's current table) is swapped in one transaction from a staging copy, never truncated first.
+os.environ.setdefault("DESTINATION__REPLACE_STRATEGY", "insert-from-staging")
 # Every raw row carries the dlt load that wrote it (dlt leaves it off Arrow tables by default).
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 

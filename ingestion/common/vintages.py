@@ -24,15 +24,22 @@ def _pass_through(table: pa.Table) -> Any:
 
 
 def current_and_vintages(
-    parent, table: str, *, primary_key: tuple[str, ...], merge_key: str | None = None, columns=None
+    parent,
+    table: str,
+    *,
+    primary_key: tuple[str, ...],
+    merge_key: str | None = None,
+    columns=None,
+    current_disposition: str = "merge",
 ):
-    """Two transformers over `parent` (evaluated once): `<table>` (merge) and `<table>_vintages` (scd2)."""
+    """Two transformers over `parent` (evaluated once): `<table>` (`current_disposition`: merge, or replace for a
+    source whose every fetch is a complete publication) and `<table>_vintages` (scd2)."""
     current = dlt.transformer(
         _pass_through,
         data_from=parent,
         name=table,
         primary_key=primary_key,
-        write_disposition="merge",
+        write_disposition=current_disposition,
         columns=columns,
     )
     vintages = dlt.transformer(

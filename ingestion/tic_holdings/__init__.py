@@ -14,7 +14,11 @@ Values revised after the as-of date cannot be told apart: the files carry only t
 
 Revisions are never lost. TIC's annual benchmark revisions rewrite a year of history. The revised
 value replaces the old one in `major_foreign_holders`, and `major_foreign_holders_vintages` keeps
-every value ever seen (see `ingestion.common.vintages`). Each run is a full snapshot there.
+every value ever seen (see `ingestion.common.vintages`).
+
+Each fetch is a complete publication: `major_foreign_holders` is replaced by it, and in the vintages a value
+that changed or vanished from a month the files hold is retired. A valid but truncated publication (covering
+less history than the last load) is refused rather than retiring history.
 """
 
 from __future__ import annotations
@@ -84,6 +88,28 @@ def to_table(holdings: list[Holding], release_dates: dict[str, object]) -> pa.Ta
     )
 
 
+# A publication covering less than this share of the months the last one covered is taken as incomplete.
+MIN_COVERAGE = 0.9
+
+
+def _check_complete(rows: list[Holding], state: dict, resource: str, where: str) -> None:
+    """Refuse a valid but truncated publication (it would retire most of the history), comparing the months the
+    files cover with those of the last load (kept in dlt's resource state, in the warehouse)."""
+    months = sorted({h.month_end for h in rows})
+    if not months:
+        raise SourceDataError(resource, where, "the files hold no month at all")
+    last = state.get("coverage")
+    if last and (months[0].isoformat() > last["first"] or len(months) < MIN_COVERAGE * last["months"]):
+        raise SourceDataError(
+            resource,
+            where,
+            f"incomplete publication: the files cover {months[0]:%Y-%m} to {months[-1]:%Y-%m} ({len(months)} months), "
+            f"the last load covered {last['first'][:7]} to {last['last'][:7]} ({last['months']} months); "
+            "nothing is loaded and no history retired",
+        )
+    state["coverage"] = {"first": months[0].isoformat(), "last": months[-1].isoformat(), "months": len(months)}
+
+
 @dlt.source(name=SOURCE)
 def tic_holdings(
     base_url: str = TIC_BASE_URL,
@@ -121,6 +147,7 @@ def tic_holdings(
                 f"{current_file} and {history_file}",
                 f"month(s) after today ({today}): {', '.join(f'{m:%Y-%m}' for m in impossible[:5])}",
             )
+        _check_complete(rows, dlt.current.resource_state(), resource, f"{current_file} and {history_file}")
         published = [h for h in rows if tic_expected_release(h.month_end) <= end]
         if len(published) < len(rows):
             unpublished = sorted({h.month_end for h in rows} - {h.month_end for h in published})
@@ -135,5 +162,15 @@ def tic_holdings(
         yield to_table(rows, {history_file: history.release_date})
 
     columns = {k: {"nullable": False} for k in KEY}
-    current, vintages = current_and_vintages(tic_files, "major_foreign_holders", primary_key=KEY, columns=columns)
+    # Each fetch is the complete publication: the current table is replaced by it (a line TIC dropped is gone), and
+    # the vintages of the months it holds are retired where a value changed or vanished (merge key month_end, so a
+    # run as of an earlier date, which holds fewer months, ends no vintage of the later ones).
+    current, vintages = current_and_vintages(
+        tic_files,
+        "major_foreign_holders",
+        primary_key=KEY,
+        merge_key="month_end",
+        columns=columns,
+        current_disposition="replace",
+    )
     return tic_files, current, vintages

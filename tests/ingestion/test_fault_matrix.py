@@ -257,3 +257,74 @@ def test_a_new_process_resumes_from_the_state_in_the_warehouse(tampered, warehou
     subprocess.run([sys.executable, "-c", script, str(warehouse), urls["cftc_tff"]], check=True, capture_output=True)
     (request,) = tamper.emulator.requests_to("/resource/")
     assert "'2025-05-27T00:00:00'" in request.params["$where"]  # the look-back window only, not the full history
+
+
+def _tic_text(emulator: Emulator, name: str) -> str:
+    from ingestion.emulator import tic
+
+    data = tic.tic_data(emulator.as_of, emulator.revised)
+    return tic.render_current(data) if name == "current" else tic.render_history(data)
+
+
+def test_tic_is_a_snapshot_a_line_that_vanishes_is_gone_and_its_vintages_end(tampered, warehouse):
+    tamper, urls = tampered
+    current = _tic_text(tamper.emulator, "current").split("\n")
+    header = next(i for i, line in enumerate(current) if line.startswith("Country\t"))
+    columns = current[header].count("\t")
+    extra = "Atlantis\t" + "\t".join(["1.5"] * columns)
+    tamper.emulator.add_fault(
+        "slt_table5.txt", status=200, body="\n".join([*current[: header + 1], extra, *current[header + 1 :]])
+    )
+    assert ingest(warehouse, urls, "tic_holdings").ok
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from raw_tic_holdings.major_foreign_holders where country = 'Atlantis'"
+        ).fetchone() == (columns,)
+    assert ingest(warehouse, urls, "tic_holdings").ok  # the next publication has no Atlantis
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from raw_tic_holdings.major_foreign_holders where country = 'Atlantis'"
+        ).fetchone() == (0,)
+        assert con.execute(
+            "select count(*), count(superseded_at) from raw_tic_holdings.major_foreign_holders_vintages where country = 'Atlantis'"
+        ).fetchone() == (columns, columns)  # kept, and ended
+        assert (
+            con.execute(
+                "select count(*) from raw_tic_holdings.major_foreign_holders_vintages where superseded_at is null"
+            ).fetchone()
+            == con.execute("select count(*) from raw_tic_holdings.major_foreign_holders").fetchone()
+        )
+
+
+def test_a_truncated_tic_history_is_refused_and_retires_nothing(tampered, warehouse):
+    tamper, urls = tampered
+    assert ingest(warehouse, urls, "tic_holdings").ok
+    tables = ("raw_tic_holdings.major_foreign_holders", "raw_tic_holdings.major_foreign_holders_vintages")
+    before = snapshot(warehouse, *tables)
+    lines = _tic_text(tamper.emulator, "history").split("\n")
+    month_rows = [i for i, line in enumerate(lines) if line.startswith("\tDec\t") or line.startswith("\tJun\t")]
+    truncated = "\n".join(lines[: month_rows[2]])  # the two newest year blocks only: valid, but far too short
+    tamper.emulator.add_fault("mfhhis01.txt", status=200, body=truncated)
+    summary = ingest(warehouse, urls, "tic_holdings")
+    assert not summary.ok
+    assert "incomplete publication: the files cover" in summary.results[0].error
+    assert "nothing is loaded and no history retired" in summary.results[0].error
+    assert snapshot(warehouse, *tables) == before
+    assert ingest(warehouse, urls, "tic_holdings").ok  # the whole file again: nothing changes
+    assert snapshot(warehouse, *tables) == before
+
+
+def test_a_full_refresh_reloads_history_and_keeps_every_vintage(tampered, warehouse):
+    tamper, urls = tampered
+    for source in ("cftc_tff", "tic_holdings"):
+        assert ingest(warehouse, urls, source).ok
+    tables = ("raw_cftc_tff.tff_futures_only_vintages", "raw_tic_holdings.major_foreign_holders_vintages")
+    before = snapshot(warehouse, *tables)
+    tamper.emulator.requests.clear()
+    summary = run_ingest(
+        ["cftc_tff", "tic_holdings"], warehouse=warehouse, as_of=AS_OF, base_urls=urls, full_refresh=True
+    )
+    assert summary.ok, summary.render()
+    first = tamper.emulator.requests_to("/resource/")[0]
+    assert "'2006-01-01T00:00:00'" in first.params["$where"]  # the whole history was read again
+    assert snapshot(warehouse, *tables) == before  # and no vintage was dropped or added
