@@ -1,0 +1,132 @@
+"""kill -9 and two runs at once, with real processes: nothing lost, no orphan left writing, the next run recovers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from ingestion.emulator.server import Emulator, base_urls, serve
+from tests.conftest import AS_OF
+
+TREASURY = [sys.executable, "-m", "ingestion"]
+
+
+def _env(warehouse: Path, serving: Path, urls: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, "TREASURY_WAREHOUSE": str(warehouse), "TREASURY_SERVING": str(serving)}
+    env["TREASURY_AS_OF"] = AS_OF.isoformat()
+    for source, url in (urls or {}).items():
+        env[f"SOURCES__{source.upper()}__BASE_URL"] = url
+    return env
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split(") ")
+            ppid = int(fields[1].split()[1])
+            if ppid == pid:
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                out.append((int(stat.parent.name), cmdline))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().split(") ")[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_two_runs_at_once_the_second_exits_at_once_naming_the_first(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    emulator = Emulator(as_of=AS_OF)
+    emulator.add_fault("csv/2010/", status=200, delay=20, body=None)  # hold the first run mid-ingest
+    with serve(emulator) as root:
+        env = _env(warehouse, serving, base_urls(root))
+        first = subprocess.Popen([*TREASURY, "ingest", "--source", "par_yield_curve"], env=env, stderr=subprocess.PIPE)
+        lock = tmp_path / "warehouse.duckdb.lock"
+        _wait_for(lambda: lock.exists() and lock.read_text().startswith("pid"), 60, "the first run's lock")
+        started = time.monotonic()
+        second = subprocess.run([*TREASURY, "build"], env=env, capture_output=True, text=True, timeout=120)
+        assert time.monotonic() - started < 30  # at once, not after the first run
+        first.kill()
+        first.wait()
+    assert second.returncode == 1
+    assert f"treasury: another run is writing {warehouse} (pid {first.pid}, started" in second.stderr, second.stderr
+    assert not serving.exists()
+
+
+def test_kill_9_during_the_cftc_extract_loses_nothing_and_the_next_run_loads(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    emulator = Emulator(as_of=AS_OF)
+    with serve(emulator) as root:
+        env = _env(warehouse, serving, base_urls(root))
+        subprocess.run([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, check=True, capture_output=True)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            before = con.execute(
+                "select count(*), max(report_date_as_yyyy_mm_dd) from raw_cftc_tff.tff_futures_only"
+            ).fetchone()
+        emulator.add_fault("/resource/", status=200, delay=30, body=None)
+        emulator.requests.clear()
+        run = subprocess.Popen([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, stderr=subprocess.DEVNULL)
+        _wait_for(lambda: emulator.requests_to("/resource/"), 60, "the CFTC request")
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        emulator.faults.clear()
+        again = subprocess.run([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert (
+            con.execute("select count(*), max(report_date_as_yyyy_mm_dd) from raw_cftc_tff.tff_futures_only").fetchone()
+            == before
+        )
+        assert con.execute(
+            """select count(*) from (select report_date_as_yyyy_mm_dd, cftc_contract_market_code
+               from raw_cftc_tff.tff_futures_only_vintages where superseded_at is null group by all having count(*) > 1)"""
+        ).fetchone() == (0,)
+    assert "tff_futures_only" in again.stdout
+
+
+def test_kill_9_during_dbt_takes_dbt_with_it_and_the_next_build_publishes(sample_build, tmp_path):
+    warehouse, serving = sample_build.copy_to(tmp_path / "killed")
+    published = digest(serving)
+    with serve(Emulator(as_of=AS_OF)) as root:
+        env = _env(warehouse, serving, base_urls(root))
+        build = subprocess.Popen([*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dbt: list[int] = []
+
+        def dbt_running() -> bool:
+            dbt[:] = [pid for pid, cmd in _children(build.pid) if "treasury-dbt" in cmd or "/dbt " in cmd]
+            return bool(dbt)
+
+        _wait_for(dbt_running, 240, "dbt to start")
+        time.sleep(1.0)
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        _wait_for(lambda: not any(_alive(pid) for pid in dbt), 10, "dbt to die with its parent")
+        assert digest(serving) == published  # nothing half-published
+        again = subprocess.run([*TREASURY, "build"], env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "published" in again.stdout and digest(serving) != published
