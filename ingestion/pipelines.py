@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 import shutil
 import tempfile
 import time
@@ -54,6 +55,16 @@ def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport
     raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @cache
 def _working_dir() -> Path:
     """dlt's working folder (extracted pages, load packages, a copy of the state): one per process, removed at exit.
@@ -64,7 +75,13 @@ def _working_dir() -> Path:
     starts from the state of the last completed load and fetches again), and the folder's path, unlike the
     warehouse's, never holds a quote or a space that could break dlt's SQL.
     """
-    folder = Path(tempfile.mkdtemp(prefix="treasury-dlt-"))
+    prefix = "treasury-dlt-"
+    # A run killed with -9 cannot clean up after itself: remove the folders of processes that no longer exist.
+    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = stale.name.removeprefix(prefix).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 

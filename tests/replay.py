@@ -38,17 +38,21 @@ import pyarrow as pa
 from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, DATASET_ID, PCT_OF_OI, POSITIONS, TRADERS
 from ingestion.common.records import TEXT
 from ingestion.emulator import fiscaldata, socrata
-from ingestion.emulator.server import serve
+from ingestion.emulator.server import (
+    AUCTIONS_PATH,
+    SOCRATA_RESOURCE,
+    TIC_ROOT,
+    UPCOMING_PATH,
+    YIELD_CSV_PREFIX,
+    base_urls,
+    serve,
+)
+from ingestion.emulator.tic import current_table_head
 from ingestion.tic_holdings.parser import parse_history
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
 
-FISCALDATA = "/services/api/fiscal_service"
-AUCTIONS = FISCALDATA + "/v1/accounting/od/auctions_query"
-UPCOMING = FISCALDATA + "/v1/accounting/od/upcoming_auctions"
-YIELDS = "/resource-center/data-chart-center/interest-rates"
-YIELD_CSV = YIELDS + "/daily-treasury-rates.csv/"
-TIC = "/resource-center/data-chart-center/tic/Documents"
-SOCRATA = f"/resource/{DATASET_ID}.json"
+# The public APIs' paths, as the emulator serves them.
+SOCRATA = f"{SOCRATA_RESOURCE}{DATASET_ID}.json"
 
 FINFUT_FILES = (
     "cftc_cot/FinFutYY_2021-10_to_12_treasury_rows_old_names.txt",
@@ -222,14 +226,7 @@ class Replay:
                     "foreign_official_bonds_notes": "Of Which: Foreign Official T-Bonds & Notes",
                 }.get(h.row_type, h.country)
                 lines.setdefault(label, {})[h.month_end] = h.value_flag or str(h.holdings_bn)
-        out = [
-            "Table 5: Major Foreign Holders of Treasury Securities\t\t",
-            "Holdings at end of time period\t\t",
-            "Billions of dollars\t\t",
-            "Link: https://ticdata.treasury.gov/resource-center/data-chart-center/tic/Documents/slt_table5.txt\t\t",
-            "",
-            "Country\t" + "\t".join(f"{m:%Y-%m}" for m in months),
-        ]
+        out = current_table_head(months)
         out += [f"{label}\t" + "\t".join(values[m] for m in months) for label, values in lines.items()]
         out += ["", "Notes:", "Constructed for the replay from mfhhis01.txt (no recorded slt_table5.txt exists)."]
         return "\n".join(out).encode()
@@ -241,19 +238,19 @@ class Replay:
         self.requests.append((path, params))
         status, content_type, body, headers = "200 OK", "application/json", b"", {}
         try:
-            if path == AUCTIONS:
+            if path == AUCTIONS_PATH:
                 body = json.dumps(fiscaldata.query(self.auction_records, self.auction_spec, params)).encode()
-            elif path == UPCOMING:
+            elif path == UPCOMING_PATH:
                 body = json.dumps(fiscaldata.query(self.upcoming, UPCOMING_AUCTIONS_FIELDS, params)).encode()
-            elif path.startswith(YIELD_CSV):
+            elif path.startswith(YIELD_CSV_PREFIX):
                 content_type = "text/csv; charset=utf-8"
-                body = self.curve_csv(int(path[len(YIELD_CSV) :].split("/")[0]))
+                body = self.curve_csv(int(path[len(YIELD_CSV_PREFIX) :].split("/")[0]))
             elif path == SOCRATA:
                 rows, headers = socrata.query(self.tff_table, params)
                 body = json.dumps(rows).encode()
-            elif path == f"{TIC}/mfhhis01.txt":
+            elif path == f"{TIC_ROOT}/mfhhis01.txt":
                 content_type, body = "text/plain", self.tic_history
-            elif path == f"{TIC}/slt_table5.txt":
+            elif path == f"{TIC_ROOT}/slt_table5.txt":
                 content_type, body = "text/plain", self.tic_current
             else:
                 status, content_type, body = "404 Not Found", "text/plain", f"no such path {path}".encode()
@@ -261,15 +258,6 @@ class Replay:
             status, body = "400 Bad Request", json.dumps({"error": str(exc)}).encode()
         start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers.items()])
         return [body]
-
-
-def base_urls(root: str) -> dict[str, str]:
-    return {
-        "treasury_auctions": root + FISCALDATA,
-        "par_yield_curve": root + YIELDS,
-        "cftc_tff": root,
-        "tic_holdings": root + TIC,
-    }
 
 
 @contextmanager

@@ -301,10 +301,9 @@ def render_history(data: TicData) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_current(data: TicData) -> str:
-    months = months_between(month_end(data.latest.year - 1, data.latest.month), data.latest)[::-1]
-    index = {m: i for i, m in enumerate(data.months)}
-    lines = [
+def current_table_head(months: list[date]) -> list[str]:
+    """The title lines and the `Country` header of slt_table5.txt for `months` (newest first)."""
+    return [
         "Table 5: Major Foreign Holders of Treasury Securities\t\t",
         "Holdings at end of time period\t\t",
         "Billions of dollars\t\t",
@@ -312,6 +311,12 @@ def render_current(data: TicData) -> str:
         "",
         "Country\t" + "\t".join(f"{m:%Y-%m}" for m in months),
     ]
+
+
+def render_current(data: TicData) -> str:
+    months = months_between(month_end(data.latest.year - 1, data.latest.month), data.latest)[::-1]
+    index = {m: i for i, m in enumerate(data.months)}
+    lines = current_table_head(months)
     holders = [h for h in HOLDERS if h.current_label and data.values[h.label][index[data.latest]] is not None]
     holders.sort(key=lambda h: -(data.values[h.label][index[data.latest]] or 0))
     rows = [(h.current_label, h.label) for h in holders] + [

@@ -130,3 +130,58 @@ def test_kill_9_during_dbt_takes_dbt_with_it_and_the_next_build_publishes(sample
         again = subprocess.run([*TREASURY, "build"], env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "published" in again.stdout and digest(serving) != published
+
+
+def test_kill_9_during_the_cftc_load_and_the_next_run_has_every_row_once(tmp_path):
+    """Killed while dlt writes the load package into the warehouse: the next run starts from the last completed
+    load, fetches again, and leaves one row and one current vintage per key."""
+    import glob
+
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    with serve(Emulator(as_of=AS_OF)) as root:
+        env = _env(warehouse, serving, base_urls(root))
+        pattern = "/tmp/treasury-dlt-*/*/treasury_cftc_tff/load/normalized/*"
+        earlier = set(glob.glob(pattern))  # left by other killed processes
+        run = subprocess.Popen([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, stderr=subprocess.DEVNULL)
+
+        def loading() -> bool:
+            return bool(set(glob.glob(pattern)) - earlier) and run.poll() is None
+
+        _wait_for(loading, 120, "the CFTC load to start")
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        again = subprocess.run([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        keys = "report_date_as_yyyy_mm_dd, cftc_contract_market_code"
+        assert con.execute(
+            f"select count(*) = count(distinct ({keys})) from raw_cftc_tff.tff_futures_only"
+        ).fetchone() == (True,)
+        assert con.execute(
+            f"""select count(*) from (select {keys} from raw_cftc_tff.tff_futures_only_vintages
+                where superseded_at is null group by all having count(*) > 1)"""
+        ).fetchone() == (0,)
+        assert (
+            con.execute(
+                "select count(*) from raw_cftc_tff.tff_futures_only_vintages where superseded_at is null"
+            ).fetchone()
+            == con.execute("select count(*) from raw_cftc_tff.tff_futures_only").fetchone()
+        )
+
+
+def test_kill_9_during_publish_keeps_the_old_serving_file_and_the_next_build_publishes(sample_build, tmp_path):
+    warehouse, serving = sample_build.copy_to(tmp_path / "publish")
+    published = digest(serving)
+    temporary = serving.with_name(serving.name + ".tmp")
+    with serve(Emulator(as_of=AS_OF)) as root:
+        env = _env(warehouse, serving, base_urls(root))
+        build = subprocess.Popen([*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for(temporary.exists, 600, "the publish step to start writing")
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        assert digest(serving) == published  # readers still see the last good copy, whole
+        again = subprocess.run([*TREASURY, "build"], env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert digest(serving) != published and not temporary.exists()
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("select count(*) from marts.mart_treasury_stress_weekly").fetchone()[0] > 1000
