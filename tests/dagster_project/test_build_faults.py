@@ -125,3 +125,24 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_a_dagster_home_with_spaces_quotes_and_unicode_keeps_run_history(tmp_path):
+    """The instance `treasury dev` uses: the project's dagster.yaml lands in any DAGSTER_HOME, and its run
+    storage (SQLite) works there."""
+    from dagster_project.run import ensure_dagster_home
+
+    home = ensure_dagster_home(tmp_path / "it's a dågster home")
+    assert "enabled: false" in (home / "dagster.yaml").read_text()
+
+    @dg.op
+    def ping() -> int:
+        return 1
+
+    @dg.job
+    def smoke():
+        ping()
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert smoke.execute_in_process(instance=instance).success
+        assert len(instance.get_runs()) == 1
