@@ -110,3 +110,15 @@ def test_a_tic_file_with_no_new_month_loads_as_success(replay, warehouse):
     assert again.ok, again.render()
     assert _rows(warehouse, "raw_tic_holdings.major_foreign_holders") == before
     assert _rows(warehouse, "raw_tic_holdings.major_foreign_holders_vintages") == before  # no new vintage
+
+
+def test_a_tic_file_with_no_new_month_loads_as_success_on_the_emulator(warehouse):
+    # 2 June 2025: no month came out since the previous run on 28 May (April is due on 18 June).
+    with serve(Emulator(as_of=date(2025, 6, 2))) as root:
+        urls = base_urls(root)
+        assert run_ingest(["tic_holdings"], warehouse=warehouse, as_of=date(2025, 5, 28), base_urls=urls).ok
+        before = _rows(warehouse, "raw_tic_holdings.major_foreign_holders")
+        again = run_ingest(["tic_holdings"], warehouse=warehouse, as_of=date(2025, 6, 2), base_urls=urls)
+    assert again.ok, again.render()
+    assert _rows(warehouse, "raw_tic_holdings.major_foreign_holders") == before
+    assert _rows(warehouse, "raw_tic_holdings.major_foreign_holders_vintages") == before
