@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test test-fast lint
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -17,6 +17,10 @@ demo: setup
 
 test: setup
 	$(UV) run --frozen pytest
+
+# Everything but the tests marked slow (the UI end to end, kill -9 and concurrent runs): for the edit-test loop.
+test-fast: setup
+	$(UV) run --frozen pytest -m "not network and not slow"
 
 lint: setup
 	$(UV) run --frozen ruff check .

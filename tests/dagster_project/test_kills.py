@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingestion.emulator.server import Emulator, base_urls, serve
 from tests.conftest import AS_OF
+
+pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
 
 TREASURY = [sys.executable, "-m", "ingestion"]
 

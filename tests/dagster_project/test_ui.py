@@ -18,6 +18,8 @@ import pytest
 from dagster_project.run import PROJECT_ROOT
 from tests.conftest import AS_OF
 
+pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
+
 REPOSITORY = """
 { repositoriesOrError { ... on RepositoryConnection { nodes {
     name location { name } jobs { name } schedules { name executionTimezone }
