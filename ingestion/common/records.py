@@ -217,15 +217,17 @@ class KeyGuard:
 
     def __init__(self, source: str, key_fields: tuple[str, ...]) -> None:
         self.source, self.key_fields = source, key_fields
-        self.seen: dict[tuple, str] = {}
+        self.seen: dict[tuple, tuple[str, int]] = {}  # key -> (page, row): the page text is shared, not copied
 
     def check(self, table: pa.Table, where: str) -> None:
         keys = zip(*(table[k].to_pylist() for k in self.key_fields))
-        for row, key in enumerate(keys):
-            place = f"{where} row {row + 1}"
+        for row, key in enumerate(keys, start=1):
             if key in self.seen:
                 named = ", ".join(f"{k}={v!s}" for k, v in zip(self.key_fields, key))
+                first_page, first_row = self.seen[key]
                 raise SourceDataError(
-                    self.source, where, f"duplicate key ({named}): first at {self.seen[key]}, again at {place}"
+                    self.source,
+                    where,
+                    f"duplicate key ({named}): first at {first_page} row {first_row}, again at {where} row {row}",
                 )
-            self.seen[key] = place
+            self.seen[key] = (where, row)
