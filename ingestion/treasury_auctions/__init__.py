@@ -81,7 +81,7 @@ def _page_number(url: str) -> int:
     return int(values[0])
 
 
-def _read(base_url, endpoint, params, resource, spec, required, drift, limits) -> Iterator[pa.Table]:
+def _read(base_url, endpoint, params, resource, spec, required, drift, limits=None) -> Iterator[pa.Table]:
     """Typed pages; fails on a repeated key or a record dated after its limit (`limits`: column -> (date, why))."""
     loaded = 0
     keys = KeyGuard(f"{SOURCE}.{resource}", KEY)
@@ -99,7 +99,7 @@ def _read(base_url, endpoint, params, resource, spec, required, drift, limits) -
             drift=drift,
         )
         keys.check(table, where)
-        for column, (limit, why) in limits.items():
+        for column, (limit, why) in (limits or {}).items():
             reject_after(table, column, limit, source=f"{SOURCE}.{resource}", where=where, key_fields=KEY, why=why)
         loaded += table.num_rows
         log.info("%s.%s: page %d/%d, %d rows (%d so far)", SOURCE, resource, number, total, table.num_rows, loaded)

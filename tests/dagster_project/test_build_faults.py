@@ -4,7 +4,6 @@ the summary."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import signal
@@ -12,17 +11,15 @@ import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import dagster as dg
 
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.transform import DBT_DIR
 from tests.conftest import AS_OF
+from tests.dagster_project.test_publish import digest
 from tests.ingestion.test_fault_matrix import Tamper, _future_report
-
-
-def digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build(monkeypatch, urls) -> tuple[int, str]:
@@ -120,10 +117,10 @@ def test_dbt_dies_with_its_parent(tmp_path):
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has exited; the command name in /proc/PID/stat may hold spaces)."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"  # a zombie has exited
-    except FileNotFoundError:
+        return (Path("/proc") / str(pid) / "stat").read_text().split(") ")[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return False
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -15,6 +14,8 @@ import pytest
 
 from ingestion.emulator.server import Emulator, base_urls, serve
 from tests.conftest import AS_OF
+from tests.dagster_project.test_build_faults import _alive, digest
+from tests.ingestion.test_fault_matrix import assert_one_current_vintage_per_key
 
 pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
 
@@ -49,17 +50,6 @@ def _children(pid: int) -> list[tuple[int, str]]:
         except (OSError, IndexError, ValueError):
             continue
     return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().split(") ")[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_two_runs_at_once_the_second_exits_at_once_naming_the_first(tmp_path):
@@ -156,19 +146,8 @@ def test_kill_9_during_the_cftc_load_and_the_next_run_has_every_row_once(tmp_pat
         again = subprocess.run([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        keys = "report_date_as_yyyy_mm_dd, cftc_contract_market_code"
-        assert con.execute(
-            f"select count(*) = count(distinct ({keys})) from raw_cftc_tff.tff_futures_only"
-        ).fetchone() == (True,)
-        assert con.execute(
-            f"""select count(*) from (select {keys} from raw_cftc_tff.tff_futures_only_vintages
-                where superseded_at is null group by all having count(*) > 1)"""
-        ).fetchone() == (0,)
-        assert (
-            con.execute(
-                "select count(*) from raw_cftc_tff.tff_futures_only_vintages where superseded_at is null"
-            ).fetchone()
-            == con.execute("select count(*) from raw_cftc_tff.tff_futures_only").fetchone()
+        assert_one_current_vintage_per_key(
+            con, "raw_cftc_tff.tff_futures_only", ("report_date_as_yyyy_mm_dd", "cftc_contract_market_code")
         )
 
 
