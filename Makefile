@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test test-fast lint
+.PHONY: setup demo test test-fast lint bench
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -30,3 +30,7 @@ lint: setup
 	# The Dagster definitions load and validate (assets, checks, jobs, schedules); the project's DAGSTER_HOME keeps
 	# dg's telemetry off.
 	TREASURY_WAREHOUSE=$$(mktemp -d)/defs.duckdb DAGSTER_HOME=$(CURDIR)/.dagster_home $(UV) run --frozen dg check defs
+
+# How fast the pipeline is on this machine: cold and no-change builds, ingest alone, each step, peak memory, imports.
+bench: setup
+	$(UV) run --frozen python scripts/bench.py

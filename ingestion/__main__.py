@@ -1,4 +1,4 @@
-"""`python -m ingestion ...`: the same commands as the `treasury` script, without installing it."""
+"""`python -m ingestion ingest`: the dlt loads on their own (see ingestion/cli.py)."""
 
 import sys
 

@@ -1,8 +1,8 @@
 """Run the dlt sources into the DuckDB warehouse: one pipeline and one `raw_<source>` schema per source.
 
-Used by the CLI (`treasury ingest`) and, later, by Dagster. In sample mode the built-in API emulator is
-served on a loopback port for the length of the run and every source's base URL points at it; the
-request, paging, parsing and loading code is the same as against the public hosts.
+Plain dlt: used by `python -m ingestion ingest`, by `treasury ingest` and by the Dagster ingestion assets. Each
+source reads its host from dlt's configuration (`sources.<name>.base_url` in .dlt/config.toml, or
+`SOURCES__<NAME>__BASE_URL`): sample mode is only another base URL, set by whoever started the emulator.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -113,12 +112,23 @@ class SourceResult:
     drift: DriftReport = field(default_factory=DriftReport)
     error: str | None = None
 
+    def line(self) -> str:
+        """One line for a progress display: rows loaded and the tables' sizes, or why the source failed."""
+        if self.error:
+            return f"{self.source}: FAILED after {self.seconds:.1f}s: {self.error}"
+        loaded = sum(t.rows_loaded for t in self.tables)
+        sizes = ", ".join(f"{t.table} {t.rows_in_table:,}" for t in self.tables)
+        return f"{self.source}: {loaded:,} rows loaded in {self.seconds:.1f}s ({sizes})"
+
+
+PUBLIC_APIS = "public APIs"
+
 
 @dataclass
 class IngestSummary:
     warehouse: Path
     as_of: date
-    sample: bool
+    hosts: str = PUBLIC_APIS  # what the sources were pointed at, for the reader of the summary
     results: list[SourceResult] = field(default_factory=list)
 
     @property
@@ -126,8 +136,7 @@ class IngestSummary:
         return all(r.error is None for r in self.results)
 
     def render(self) -> str:
-        label = "SAMPLE DATA (built-in emulator, synthetic)" if self.sample else "public APIs"
-        lines = [f"Ingest into {self.warehouse} from {label}, as of {self.as_of}", ""]
+        lines = [f"Ingest into {self.warehouse} from {self.hosts}, as of {self.as_of}", ""]
         width = max([len(t.table) for r in self.results for t in r.tables] + [len("table")]) + 2
         lines.append(f"{'source':<19}{'table':<{width}}{'loaded':>10}{'in table':>11}{'seconds':>9}")
         for r in self.results:
@@ -146,15 +155,6 @@ class IngestSummary:
             if r.error:
                 lines += ["", f"{r.source} failed; tables keep what earlier runs loaded:", f"  {r.error}"]
         return "\n".join(lines)
-
-
-@contextmanager
-def sample_base_urls(as_of: date) -> Iterator[dict[str, str]]:
-    """Serve the emulator on a loopback port for the duration; yields each source's base URL."""
-    from ingestion.emulator.server import Emulator, base_urls, serve
-
-    with serve(Emulator(as_of=as_of)) as root:
-        yield base_urls(root)
 
 
 def run_source(
@@ -199,15 +199,15 @@ def reset_cursors(pipeline: dlt.Pipeline, source) -> None:
 def run_ingest(
     sources: list[str] | None = None,
     *,
-    sample: bool | None = None,
     full_refresh: bool = False,
     warehouse: Path | None = None,
     as_of: date | None = None,
     base_urls: dict[str, str] | None = None,
-    on_source: Callable[[str], None] | None = None,
+    hosts: str = PUBLIC_APIS,
+    on_result: Callable[[SourceResult], None] | None = None,
 ) -> IngestSummary:
-    """Load each source in turn; a failing source is reported and the others still run."""
-    sample = settings.sample_mode() if sample is None else sample
+    """Load each source in turn; a failing source is reported and the others still run. `base_urls` overrides
+    dlt's configuration per source (tests); `on_result` hears of each source as it finishes."""
     warehouse = warehouse or settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     as_of = as_of or settings.as_of()
@@ -215,22 +215,19 @@ def run_ingest(
     for name in names:
         if name not in SOURCE_NAMES:
             raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
-    summary = IngestSummary(warehouse, as_of, sample)
-    with ExitStack() as stack:
-        urls = dict(base_urls or {})
-        if sample and not base_urls:
-            urls = stack.enter_context(sample_base_urls(as_of))
-        for name in names:
-            if on_source:
-                on_source(name)
-            started = time.perf_counter()
-            try:
-                result = run_source(
-                    name, warehouse=warehouse, as_of=as_of, base_url=urls.get(name), full_refresh=full_refresh
-                )
-            except Exception as exc:  # noqa: BLE001 - reported per source; the CLI exits non-zero
-                result = SourceResult(name, time.perf_counter() - started, error=root_cause(exc))
-            summary.results.append(result)
+    summary = IngestSummary(warehouse, as_of, hosts)
+    urls = base_urls or {}
+    for name in names:
+        started = time.perf_counter()
+        try:
+            result = run_source(
+                name, warehouse=warehouse, as_of=as_of, base_url=urls.get(name), full_refresh=full_refresh
+            )
+        except Exception as exc:  # noqa: BLE001 - reported per source; the CLI exits non-zero
+            result = SourceResult(name, time.perf_counter() - started, error=root_cause(exc))
+        summary.results.append(result)
+        if on_result:
+            on_result(result)
     return summary
 
 

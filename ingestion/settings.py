@@ -34,12 +34,13 @@ os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 
 
 def warehouse_path() -> Path:
-    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE)
+    """TREASURY_WAREHOUSE (default data/warehouse.duckdb), as an absolute path: dbt runs in another folder."""
+    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).absolute()
 
 
 def serving_path() -> Path:
     """TREASURY_SERVING, default serving.duckdb beside the warehouse file."""
-    return Path(os.environ.get(SERVING_ENV) or warehouse_path().parent / "serving.duckdb")
+    return Path(os.environ.get(SERVING_ENV) or warehouse_path().parent / "serving.duckdb").absolute()
 
 
 def sample_mode() -> bool:
@@ -55,3 +56,12 @@ def as_of() -> date:
         except ValueError as exc:
             raise ValueError(f"{AS_OF_ENV}={raw!r} is not a date (YYYY-MM-DD)") from exc
     return datetime.now(NEW_YORK).date()
+
+
+def load_dotenv(path: Path | None = None) -> bool:
+    """Read `.env` (in the working folder) into the environment, without overriding what is already set: every
+    command (`treasury`, `python -m ingestion`, `dg dev` through the definitions) honours it. True if a file was read."""
+    from dotenv import load_dotenv as _load
+
+    file = path or Path(".env")
+    return file.is_file() and _load(file, override=False)

@@ -1,15 +1,24 @@
-"""Shared fixtures: an isolated environment per test, fixture files, and the emulator on a loopback port."""
+"""Shared fixtures: an isolated environment per test, fixture files, the emulator on a loopback port, and one full
+sample build through the Dagster job per session (tests that change data work on copies of its files)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import logging
+import shutil
+import socket
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from ingestion.emulator.server import Emulator, base_urls, serve
+from ingestion.emulator.server import base_urls, serve
+from tests.builds import point_sources_at, sample_urls
+from tests.faulty_api import FaultyAPI, emulated
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Real payloads from the public APIs live beside the repo (shared/reference-data) when it is checked out there.
@@ -27,6 +36,8 @@ def isolated_env(monkeypatch, tmp_path):
         "TREASURY_SERVING",
         "SOURCES__TREASURY_AUCTIONS__BASE_URL",
         "SOURCES__PAR_YIELD_CURVE__BASE_URL",
+        "SOURCES__CFTC_TFF__BASE_URL",
+        "SOURCES__TIC_HOLDINGS__BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
@@ -45,8 +56,8 @@ def warehouse(tmp_path) -> Path:
 
 
 @pytest.fixture
-def emulator() -> Emulator:
-    return Emulator(as_of=AS_OF)
+def emulator() -> FaultyAPI:
+    return emulated(as_of=AS_OF)
 
 
 @pytest.fixture
@@ -65,3 +76,103 @@ def reference(path: str) -> Path:
     if not file.exists():
         pytest.skip(f"reference payload {path} not checked out beside the repo")
     return file
+
+
+@dataclass(frozen=True)
+class SampleBuild:
+    """The warehouse and serving file of a good sample build, kept pristine: copy them before changing anything."""
+
+    warehouse: Path
+    serving: Path
+    check_evaluations: list
+    materializations: dict  # asset key string -> {metadata key: value}
+    outbound: list  # connections to non-loopback addresses the build attempted (in-process or through a proxy)
+    home: Path  # the HOME the build ran with (where Dagster would log telemetry events)
+
+    def copy_to(self, folder: Path) -> tuple[Path, Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        warehouse, serving = folder / "warehouse.duckdb", folder / "serving.duckdb"
+        shutil.copy(self.warehouse, warehouse)
+        shutil.copy(self.serving, serving)
+        return warehouse, serving
+
+
+def use_sample_env(monkeypatch: pytest.MonkeyPatch, warehouse: Path, serving: Path) -> None:
+    """The settings of a sample build: these files, the tests' as-of date, and every source pointed at the emulator."""
+    monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("TREASURY_SERVING", str(serving))
+    monkeypatch.setenv("TREASURY_AS_OF", AS_OF.isoformat())
+    point_sources_at(monkeypatch, sample_urls())
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory) -> SampleBuild:
+    folder = tmp_path_factory.mktemp("sample_build")
+    mp = pytest.MonkeyPatch()
+    use_sample_env(mp, folder / "warehouse.duckdb", folder / "serving.duckdb")
+    # Nothing may leave the machine: a non-loopback connect in this process is refused and recorded, and child
+    # processes (dbt) are sent through a recording proxy on loopback for anything not local.
+    outbound: list = []
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and "/" not in host:
+            outbound.append(address)
+            raise OSError(f"test guard: connection to {address} refused (nothing may leave the machine)")
+        return real_connect(sock, address)
+
+    mp.setattr(socket.socket, "connect", guarded_connect)
+    home = folder / "home"
+    home.mkdir()
+    mp.setenv("HOME", str(home))
+    try:
+        from dagster_project.definitions import defs
+
+        with recording_proxy() as (proxy_url, proxied):
+            for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+                mp.setenv(name, proxy_url)
+            mp.setenv("NO_PROXY", "127.0.0.1,localhost")
+            result = defs().resolve_job_def("refresh_all").execute_in_process()
+        outbound.extend(proxied)
+        assert result.success
+        evaluations = result.get_asset_check_evaluations()
+        materializations = {}
+        for event in result.all_events:
+            if event.is_step_materialization:
+                m = event.event_specific_data.materialization
+                materializations[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
+    finally:
+        mp.undo()
+    pristine = folder / "pristine"
+    pristine.mkdir()
+    for name in ("warehouse.duckdb", "serving.duckdb"):
+        shutil.copy(folder / name, pristine / name)
+    return SampleBuild(
+        pristine / "warehouse.duckdb", pristine / "serving.duckdb", evaluations, materializations, outbound, home
+    )
+
+
+@contextmanager
+def recording_proxy():
+    """An HTTP proxy on loopback that forwards nothing and records every request it gets: (URL, requests)."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _refuse(self):
+            seen.append(f"{self.command} {self.path}")
+            self.send_error(403, "test proxy: nothing may leave the machine")
+
+        do_GET = do_POST = do_CONNECT = do_HEAD = _refuse  # noqa: N815 - names fixed by the base class
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()

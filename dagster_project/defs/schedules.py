@@ -13,10 +13,11 @@ import dagster as dg
 import duckdb
 
 from dagster_project.defs.quality.checks import FRESHNESS_CHECKS
-from dagster_project.quality import release_calendar
-from dagster_project.quality.raw_suites import SUITES
+from dagster_project.lib import release_calendar
+from dagster_project.lib.raw_suites import SUITES
 from ingestion import settings
 from ingestion.calendar import is_business_day
+from ingestion.common.warehouse import connect
 from ingestion.pipelines import SOURCE_NAMES
 
 TIMEZONE = "America/New_York"
@@ -55,7 +56,7 @@ def _day(context: dg.ScheduleEvaluationContext) -> date:
 def auctions_on(day: date) -> list[str] | None:
     """Auctions scheduled on `day` per the published calendar (the serving file); None when it can't be read."""
     try:
-        with duckdb.connect(str(settings.serving_path()), read_only=True) as con:
+        with connect(settings.serving_path()) as con:
             rows = con.execute(
                 "select security_term || ' ' || security_type from staging.stg_treasury_auctions__upcoming_auctions "
                 "where auction_date = ? order by 1",

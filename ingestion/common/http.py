@@ -12,6 +12,7 @@ import logging
 from contextlib import contextmanager
 from datetime import timedelta
 
+from dlt.common.json import json
 from dlt.sources.helpers.requests.retry import Client, _get_retry_response, _make_retry
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
@@ -95,7 +96,7 @@ def json_page_hook(source: str, problem_with):
 
 def parse_json_once(response: Response):
     """Parse the body and make later `response.json()` calls (RESTClient's) reuse it: pages run to 10+ MB."""
-    body = response.json()
+    body = json.loadb(response.content)  # dlt's JSON (orjson): several times faster than requests' on 10+ MB pages
     response.json = lambda **kwargs: body  # type: ignore[method-assign]
     return body
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.common.warehouse import connect
+
 
 class WarehouseBusy(RuntimeError):
     """Another process writes the warehouse, or holds it open."""
@@ -77,7 +79,7 @@ def check_not_open_elsewhere(warehouse: Path) -> None:
     if not warehouse.exists():
         return
     try:
-        duckdb.connect(str(warehouse)).close()
+        connect(warehouse, read_only=False).close()
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(

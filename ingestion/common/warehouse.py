@@ -1,4 +1,4 @@
-"""Row counts in the DuckDB warehouse, for run summaries and asset metadata."""
+"""Opening the DuckDB warehouse, and row counts for run summaries and asset metadata."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import settings
+
+
+def connect(path: Path | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse (TREASURY_WAREHOUSE unless `path` is given), read-only unless asked otherwise:
+    the one place the project opens DuckDB files."""
+    return duckdb.connect(str(path or settings.warehouse_path()), read_only=read_only)
+
 
 def row_counts(warehouse: Path, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Rows in each (schema, name) table or view; relations that do not exist (or no file yet) are left out."""
     wanted = list(relations)
     if not warehouse.exists() or not wanted:
         return {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         existing = set(con.execute("select table_schema, table_name from information_schema.tables").fetchall())
         return {
             (schema, name): con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]

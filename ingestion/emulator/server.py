@@ -2,15 +2,14 @@
 
 `Emulator` is a WSGI app. `serve()` runs it on a loopback port in a background thread (the CLI's
 `treasury emulator` and sample mode both use it), so the pipeline's real HTTP code runs unchanged and
-only the host differs. Every answered request is logged, and faults can be queued per path (HTTP
-status with an optional Retry-After, a malformed body, a cut connection, a delay) for failure tests.
+only the host differs. A leaf package: the CLI and the tests use it, the loading code never imports it
+(the tests put their fault injection and request log in front of it as WSGI middleware).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from datetime import date
 from socketserver import ThreadingMixIn
 from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import orjson
 
 from ingestion.cftc_tff.fields import DATASET_ID
 from ingestion.emulator import auctions, cftc, fiscaldata, socrata, tic, yields
@@ -34,72 +35,17 @@ TIC_ROOT = "/resource-center/data-chart-center/tic/Documents"
 
 
 @dataclass
-class Fault:
-    """A scripted failure for requests whose path contains `path_contains` (and query, `query_contains`)."""
-
-    path_contains: str
-    status: int = 500
-    times: int | None = 1  # None: forever
-    retry_after: str | None = None
-    body: str | None = None  # a 200 with this body when status == 200 (malformed payloads)
-    cut: bool = False  # send headers promising more bytes than are sent, then close
-    delay: float = 0.0
-    query_contains: str = ""
-
-
-@dataclass
-class LoggedRequest:
-    path: str
-    params: dict[str, str]
-    status: int
-
-
-@dataclass
 class Emulator:
     as_of: date = field(default_factory=default_as_of)
     # Publish revised releases (a corrected CFTC week, a TIC benchmark revision) for vintage tests.
     revised: bool = False
     # Extra fields added to every auctions_query record, to emulate schema drift upstream.
     drift_fields: dict[str, str] = field(default_factory=dict)
-    requests: list[LoggedRequest] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-
-    # --- test helpers -------------------------------------------------------------------------
-    def add_fault(self, path_contains: str, **kwargs) -> Fault:
-        fault = Fault(path_contains, **kwargs)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def requests_to(self, path_contains: str) -> list[LoggedRequest]:
-        return [r for r in self.requests if path_contains in r.path]
 
     # --- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        fault = self._take_fault(path, environ.get("QUERY_STRING", ""))
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.cut:
-                self._log(path, params, 200)
-                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "100000")])
-                return [b'{"data":[{"cusip":"9127']
-            if fault.status != 200:
-                headers = [("Content-Type", "application/json")]
-                if fault.retry_after is not None:
-                    headers.append(("Retry-After", fault.retry_after))
-                self._log(path, params, fault.status)
-                start_response(f"{fault.status} Emulated fault", headers)
-                return [json.dumps({"error": "emulated fault", "status": fault.status}).encode()]
-            if fault.body is not None:
-                self._log(path, params, 200)
-                start_response("200 OK", [("Content-Type", "application/json")])
-                return [fault.body.encode()]
         try:
             status, content_type, body = self._route(path, params)
             extra_headers: dict[str, str] = {}
@@ -111,24 +57,10 @@ class Emulator:
         except socrata.SoQLError as exc:
             status, content_type, extra_headers = 400, "application/json", {}
             body = json.dumps({"code": "query.soql.invalid", "error": True, "message": str(exc)}).encode()
-        self._log(path, params, status)
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra_headers.items()]
         start_response(f"{status} {reason}", headers)
         return [body]
-
-    def _take_fault(self, path: str, query: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.path_contains in path and fault.query_contains in query and fault.times != 0:
-                    if fault.times is not None:
-                        fault.times -= 1
-                    return fault
-        return None
-
-    def _log(self, path: str, params: dict[str, str], status: int) -> None:
-        with self._lock:
-            self.requests.append(LoggedRequest(path, params, status))
 
     def _route(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes | tuple[bytes, dict[str, str]]]:
         if path == AUCTIONS_PATH:
@@ -137,7 +69,7 @@ class Emulator:
             if self.drift_fields:
                 records = tuple({**r, **self.drift_fields} for r in records)
                 spec.update({k: "text" for k in self.drift_fields})
-            return 200, "application/json", json.dumps(fiscaldata.query(records, spec, params)).encode()
+            return 200, "application/json", orjson.dumps(fiscaldata.query(records, spec, params))
         if path == UPCOMING_PATH:
             answer = fiscaldata.query(auctions.upcoming_records(self.as_of), UPCOMING_AUCTIONS_FIELDS, params)
             return 200, "application/json", json.dumps(answer).encode()
@@ -158,7 +90,7 @@ class Emulator:
             return 200, "text/plain", tic.render_history(tic.tic_data(self.as_of, self.revised)).encode()
         if path == f"{SOCRATA_RESOURCE}{DATASET_ID}.json":
             rows, headers = socrata.query(cftc.tff_table(self.as_of, self.revised), params)
-            return 200, "application/json", (json.dumps(rows).encode(), headers)
+            return 200, "application/json", (orjson.dumps(rows), headers)
         return 404, "text/plain", f"no such endpoint: {path}".encode()
 
     def _yield_csv(self, years: list[int]) -> str:

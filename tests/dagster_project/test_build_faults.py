@@ -15,15 +15,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.emulator.server import Emulator, base_urls, serve
-from ingestion.transform import DBT_DIR
+from dagster_project.lib.dbt import DBT_DIR
+from ingestion.emulator.server import base_urls, serve
 from tests.conftest import AS_OF
 from tests.dagster_project.test_publish import digest
+from tests.faulty_api import emulated
 from tests.ingestion.test_fault_matrix import Tamper, _future_report
 
 
 def build(monkeypatch, urls) -> tuple[int, str]:
-    from ingestion.cli import main
+    from dagster_project.cli import main
 
     for source, url in urls.items():
         monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
@@ -46,7 +47,7 @@ def test_a_poisoned_cftc_page_fails_the_build_with_the_reason_and_keeps_the_serv
     monkeypatch.setenv("TREASURY_SERVING", str(serving))
     published = digest(serving)
     targets = {p.name for p in (DBT_DIR / "target").iterdir() if p.is_dir()}
-    tamper = Tamper(Emulator(as_of=AS_OF))
+    tamper = Tamper(emulated(as_of=AS_OF))
     with serve(tamper) as root:
         tamper.once("/resource/", _future_report)
         code, summary = build(monkeypatch, base_urls(root))
@@ -85,7 +86,7 @@ def test_the_same_file_cannot_be_warehouse_and_serving_file(sample_build, tmp_pa
 
 def test_dbt_dies_with_its_parent(tmp_path):
     """kill -9 of the process running dbt takes dbt with it (treasury-dbt asks Linux for PR_SET_PDEATHSIG)."""
-    from dagster_project.defs.resources import DBT_CHILD
+    from dagster_project.lib.dbt import DBT_CHILD
 
     parent = subprocess.Popen(
         [
@@ -127,7 +128,7 @@ def _alive(pid: int) -> bool:
 def test_a_dagster_home_with_spaces_quotes_and_unicode_keeps_run_history(tmp_path):
     """The instance `treasury dev` uses: the project's dagster.yaml lands in any DAGSTER_HOME, and its run
     storage (SQLite) works there."""
-    from dagster_project.run import ensure_dagster_home
+    from dagster_project.lib.build import ensure_dagster_home
 
     home = ensure_dagster_home(tmp_path / "it's a dågster home")
     assert "enabled: false" in (home / "dagster.yaml").read_text()

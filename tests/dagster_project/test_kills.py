@@ -12,9 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.emulator.server import Emulator, base_urls, serve
+from ingestion.emulator.server import base_urls, serve
 from tests.conftest import AS_OF
 from tests.dagster_project.test_build_faults import _alive, digest
+from tests.faulty_api import emulated
 from tests.ingestion.test_fault_matrix import assert_one_current_vintage_per_key
 
 pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
@@ -54,7 +55,7 @@ def _children(pid: int) -> list[tuple[int, str]]:
 
 def test_two_runs_at_once_the_second_exits_at_once_naming_the_first(tmp_path):
     warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
-    emulator = Emulator(as_of=AS_OF)
+    emulator = emulated(as_of=AS_OF)
     emulator.add_fault("csv/2010/", status=200, delay=20, body=None)  # hold the first run mid-ingest
     with serve(emulator) as root:
         env = _env(warehouse, serving, base_urls(root))
@@ -73,7 +74,7 @@ def test_two_runs_at_once_the_second_exits_at_once_naming_the_first(tmp_path):
 
 def test_kill_9_during_the_cftc_extract_loses_nothing_and_the_next_run_loads(tmp_path):
     warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
-    emulator = Emulator(as_of=AS_OF)
+    emulator = emulated(as_of=AS_OF)
     with serve(emulator) as root:
         env = _env(warehouse, serving, base_urls(root))
         subprocess.run([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, check=True, capture_output=True)
@@ -105,7 +106,7 @@ def test_kill_9_during_the_cftc_extract_loses_nothing_and_the_next_run_loads(tmp
 def test_kill_9_during_dbt_takes_dbt_with_it_and_the_next_build_publishes(sample_build, tmp_path):
     warehouse, serving = sample_build.copy_to(tmp_path / "killed")
     published = digest(serving)
-    with serve(Emulator(as_of=AS_OF)) as root:
+    with serve(emulated(as_of=AS_OF)) as root:
         env = _env(warehouse, serving, base_urls(root))
         build = subprocess.Popen([*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         dbt: list[int] = []
@@ -131,7 +132,7 @@ def test_kill_9_during_the_cftc_load_and_the_next_run_has_every_row_once(tmp_pat
     import glob
 
     warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
-    with serve(Emulator(as_of=AS_OF)) as root:
+    with serve(emulated(as_of=AS_OF)) as root:
         env = _env(warehouse, serving, base_urls(root))
         pattern = "/tmp/treasury-dlt-*/*/treasury_cftc_tff/load/normalized/*"
         earlier = set(glob.glob(pattern))  # left by other killed processes
@@ -155,7 +156,7 @@ def test_kill_9_during_publish_keeps_the_old_serving_file_and_the_next_build_pub
     warehouse, serving = sample_build.copy_to(tmp_path / "publish")
     published = digest(serving)
     temporary = serving.with_name(serving.name + ".tmp")
-    with serve(Emulator(as_of=AS_OF)) as root:
+    with serve(emulated(as_of=AS_OF)) as root:
         env = _env(warehouse, serving, base_urls(root))
         build = subprocess.Popen([*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for(temporary.exists, 600, "the publish step to start writing")

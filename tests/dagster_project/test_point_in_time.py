@@ -9,8 +9,9 @@ from datetime import date
 
 import duckdb
 
-from ingestion.emulator.server import Emulator, base_urls, serve
+from ingestion.emulator.server import base_urls, serve
 from ingestion.pipelines import run_ingest
+from tests.faulty_api import emulated
 
 AS_OF = date(2025, 5, 2)  # a Friday: that week's CFTC report (Tuesday 29 April) came out at 15:30
 LATEST_CFTC_REPORT = date(2025, 4, 29)
@@ -34,7 +35,7 @@ def assert_raw_tables_point_in_time(con) -> None:
 def test_every_request_is_capped_at_the_as_of_date(tmp_path):
     """The emulator serves data to 2025-06-30 (like a live API queried for a past date); the load stops at the as-of."""
     warehouse = tmp_path / "warehouse.duckdb"
-    emulator = Emulator(as_of=date(2025, 6, 30))
+    emulator = emulated(as_of=date(2025, 6, 30))
     with serve(emulator) as root:
         summary = run_ingest(warehouse=warehouse, as_of=AS_OF, base_urls=base_urls(root))
     assert summary.ok, summary.render()
@@ -52,14 +53,14 @@ def test_every_request_is_capped_at_the_as_of_date(tmp_path):
 def test_a_build_as_of_a_past_date_on_a_later_warehouse_publishes_nothing_after_it(sample_build, tmp_path, monkeypatch):
     """`treasury build --as-of 2025-05-02` on a warehouse already loaded to 2025-06-30: the marts and the serving file
     hold nothing dated or released after 2025-05-02 (the staging models filter on the release calendars)."""
-    from ingestion.cli import main
+    from dagster_project.cli import main
 
     warehouse, serving = sample_build.copy_to(tmp_path / "later")
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("TREASURY_SERVING", str(serving))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert _latest(con, "raw_par_yield_curve.daily_par_yields", "curve_date") == date(2025, 6, 30)
-    with serve(Emulator(as_of=date(2025, 6, 30))) as root:
+    with serve(emulated(as_of=date(2025, 6, 30))) as root:
         for source, url in base_urls(root).items():
             monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
         out = io.StringIO()

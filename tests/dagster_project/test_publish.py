@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.dagster_project.conftest import use_sample_env
+from tests.conftest import use_sample_env
 
 
 def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from dagster_project.quality.raw_suites import SUITES, validate
+from dagster_project.lib.raw_suites import SUITES, validate
 
 
 @pytest.fixture

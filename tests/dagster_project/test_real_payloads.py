@@ -39,7 +39,7 @@ class ReplayBuild:
 def replay_build(tmp_path_factory) -> ReplayBuild:
     if not REFERENCE_DATA.exists():
         pytest.skip("../shared/reference-data is not checked out beside the repo")
-    from ingestion.cli import main
+    from dagster_project.cli import main
 
     folder = tmp_path_factory.mktemp("replay_build")
     mp = pytest.MonkeyPatch()

@@ -8,9 +8,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.quality import release_calendar as rc
-from tests.conftest import AS_OF
-from tests.dagster_project.conftest import use_sample_env
+from dagster_project.lib import release_calendar as rc
+from tests.conftest import AS_OF, use_sample_env
 
 NY = rc.NEW_YORK
 

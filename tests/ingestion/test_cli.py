@@ -1,11 +1,14 @@
-"""The `treasury` command line: help on every command, ingest in sample mode with a readable summary."""
+"""The `treasury` command line: help on every command, ingest in sample mode with a readable summary; and
+`python -m ingestion`, the dlt loads alone."""
 
 from __future__ import annotations
+
+import re
 
 import duckdb
 import pytest
 
-from ingestion.cli import build_parser, main
+from dagster_project.cli import build_parser, main
 
 
 @pytest.mark.parametrize(
@@ -25,12 +28,13 @@ def test_ingest_sample_prints_a_labelled_summary(warehouse, capsys):
     assert code == 0, out.out + out.err
     assert "SAMPLE DATA" in out.out and "as of 2025-06-30" in out.out
     assert "daily_par_yields" in out.out and "Schema drift: none" in out.out
-    assert "year 2025" in out.err  # progress per step
+    progress = re.search(r"par_yield_curve: ([\d,]+) rows loaded in [\d.]+s", out.err)  # a line per source
+    assert progress, out.err
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             "select count(*), max(curve_date)::varchar from raw_par_yield_curve.daily_par_yields"
         ).fetchone()
-    assert rows[1] == "2025-06-30" and f"{rows[0]:,}" in out.out
+    assert rows[1] == "2025-06-30" and f"{rows[0]:,}" in out.out and progress[1] == f"{rows[0]:,}"
 
 
 def test_unknown_source_is_rejected(capsys):
@@ -43,3 +47,23 @@ def test_bad_as_of_env_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("TREASURY_AS_OF", "yesterday")
     with pytest.raises(ValueError, match="TREASURY_AS_OF='yesterday' is not a date"):
         main(["ingest", "--sample", "--source", "par_yield_curve"])
+
+
+def test_python_m_ingestion_loads_without_dagster(warehouse, served, monkeypatch, capsys):
+    """The plain dlt entry point: hosts from dlt's configuration, no Dagster imported."""
+    import subprocess
+    import sys
+
+    _, urls = served
+    env = {**__import__("os").environ, "SOURCES__TIC_HOLDINGS__BASE_URL": urls["tic_holdings"]}
+    code = (
+        "import sys, runpy; sys.argv = ['ingestion', 'ingest', '--source', 'tic_holdings', '--as-of', '2025-06-30'];"
+        "exec(\"try:\\n    runpy.run_module('ingestion', run_name='__main__')\\nexcept SystemExit as e:\\n    rc = e.code\");"
+        "print('dagster imported' if any(m.split('.')[0].startswith('dagster') for m in sys.modules) else 'no dagster');"
+        "sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "major_foreign_holders" in done.stdout and "no dagster" in done.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw_tic_holdings.major_foreign_holders").fetchone()[0] > 1000

@@ -8,9 +8,10 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.emulator.server import Emulator, base_urls, serve
+from ingestion.emulator.server import base_urls, serve
 from ingestion.pipelines import run_ingest
 from tests.conftest import REFERENCE_DATA
+from tests.faulty_api import emulated
 from tests.replay import replay_server
 
 
@@ -29,7 +30,7 @@ def replay():
 
 def test_fiscaldata_pages_with_no_rows_load_nothing_and_succeed_on_the_emulator(warehouse):
     # Nothing was auctioned or announced before 1979: FiscalData answers {"data": [], "meta": {"total-pages": 0}}.
-    with serve(Emulator(as_of=date(2025, 6, 30))) as root:
+    with serve(emulated(as_of=date(2025, 6, 30))) as root:
         summary = run_ingest(
             ["treasury_auctions"], warehouse=warehouse, as_of=date(1978, 12, 29), base_urls=base_urls(root)
         )
@@ -52,7 +53,7 @@ def test_fiscaldata_pages_with_no_rows_load_nothing_and_succeed_on_the_replay(re
 
 def test_a_final_socrata_page_that_is_empty_loads_as_success_on_the_emulator(warehouse, monkeypatch):
     """101 contracts a week: with 101 rows a page, every page is full and the last one is `[]`."""
-    emulator = Emulator(as_of=date(2025, 6, 30))
+    emulator = emulated(as_of=date(2025, 6, 30))
     with serve(emulator) as root:
         urls = base_urls(root)
         assert run_ingest(["cftc_tff"], warehouse=warehouse, as_of=date(2025, 6, 30), base_urls=urls).ok
@@ -80,7 +81,7 @@ def test_a_final_socrata_page_that_is_empty_loads_as_success_on_the_replay(repla
 
 def test_a_year_with_no_curve_rows_yet_loads_nothing_and_succeeds(warehouse):
     # 1 January 2025 is a holiday: the 2025 file is a header with no rows.
-    with serve(Emulator(as_of=date(2025, 1, 1))) as root:
+    with serve(emulated(as_of=date(2025, 1, 1))) as root:
         summary = run_ingest(
             ["par_yield_curve"], warehouse=warehouse, as_of=date(2025, 1, 1), base_urls=base_urls(root)
         )
@@ -114,7 +115,7 @@ def test_a_tic_file_with_no_new_month_loads_as_success(replay, warehouse):
 
 def test_a_tic_file_with_no_new_month_loads_as_success_on_the_emulator(warehouse):
     # 2 June 2025: no month came out since the previous run on 28 May (April is due on 18 June).
-    with serve(Emulator(as_of=date(2025, 6, 2))) as root:
+    with serve(emulated(as_of=date(2025, 6, 2))) as root:
         urls = base_urls(root)
         assert run_ingest(["tic_holdings"], warehouse=warehouse, as_of=date(2025, 5, 28), base_urls=urls).ok
         before = _rows(warehouse, "raw_tic_holdings.major_foreign_holders")

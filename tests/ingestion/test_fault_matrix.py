@@ -16,6 +16,7 @@ import pytest
 
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
+from tests.faulty_api import emulated
 
 AS_OF = date(2025, 6, 30)
 
@@ -50,7 +51,7 @@ class Tamper:
 
 @pytest.fixture
 def tampered():
-    tamper = Tamper(Emulator(as_of=AS_OF))
+    tamper = Tamper(emulated(as_of=AS_OF))
     with serve(tamper) as root:
         yield tamper, base_urls(root)
 

@@ -10,10 +10,11 @@ import duckdb
 import pytest
 
 from ingestion.emulator.auctions import auction_records, upcoming_records
-from ingestion.emulator.server import Emulator, base_urls, serve
+from ingestion.emulator.server import base_urls, serve
 from ingestion.emulator.yields import build_curve
 from ingestion.pipelines import run_ingest
 from tests.conftest import AS_OF, reference
+from tests.faulty_api import emulated
 from tests.replay import replay_server
 
 
@@ -45,7 +46,7 @@ def ingest(warehouse, urls, as_of=AS_OF, **kwargs):
 def loaded(tmp_path_factory):
     """The full synthetic history loaded once; shared by the read-only assertions below."""
     warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-    emulator = Emulator(as_of=AS_OF)
+    emulator = emulated(as_of=AS_OF)
     with serve(emulator) as root:
         summary = run_ingest(SOURCES, warehouse=warehouse, as_of=AS_OF, base_urls=base_urls(root))
     assert summary.ok, summary.render()
@@ -138,7 +139,7 @@ def test_spot_values(loaded):
 def test_rerun_with_same_as_of_adds_nothing_and_fetches_only_the_lookback_window(loaded, tmp_path):
     warehouse, _, _ = loaded
     before = query(warehouse, "select count(*), max(auction_date) from raw_treasury_auctions.auctions_query")[0]
-    emulator = Emulator(as_of=AS_OF)
+    emulator = emulated(as_of=AS_OF)
     with serve(emulator) as root:
         summary = ingest(warehouse, base_urls(root))
     after = query(warehouse, "select count(*), max(auction_date) from raw_treasury_auctions.auctions_query")[0]
@@ -164,7 +165,7 @@ def test_moving_as_of_forward_adds_exactly_the_new_rows_and_fills_results(tmp_pa
     ) == [(0,)]
     assert any(r["auction_date"] > AS_OF.isoformat() for r in auction_records(AS_OF))
     later = AS_OF + timedelta(days=45)
-    with serve(Emulator(as_of=later)) as root:
+    with serve(emulated(as_of=later)) as root:
         ingest(warehouse, base_urls(root), as_of=later)
     expected = {(r["cusip"], r["auction_date"]) for r in held_by(later)}
     rows = query(

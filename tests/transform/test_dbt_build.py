@@ -9,24 +9,18 @@ from datetime import date
 import duckdb
 import pytest
 
+from dagster_project.lib.dbt import DBT_PROJECT, MARTS
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
-from ingestion.transform import build
+from tests.builds import dbt_build
 from tests.conftest import reference
 from tests.replay import replay_server
 
-AS_OF = date(2025, 6, 30)
-
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dbt") / "warehouse.duckdb"
-    with serve(Emulator(as_of=AS_OF)) as root:
-        ingest = run_ingest(warehouse=path, as_of=AS_OF, base_urls=base_urls(root))
-    assert ingest.ok, ingest.render()
-    summary = build(path)
-    assert summary.ok, summary.render()
-    return path, summary
+def warehouse(sample_build):
+    """The session's sample build (the Dagster job, as of 2025-06-30): (warehouse, the build)."""
+    return sample_build.warehouse, sample_build
 
 
 def query(path, sql):
@@ -35,20 +29,19 @@ def query(path, sql):
 
 
 def test_every_model_and_test_passes(warehouse):
-    _, summary = warehouse
-    statuses = {status for (_, status) in summary.counts}
-    assert statuses <= {"success", "pass"}, summary.render()
-    assert summary.counts[("unit_test", "pass")] >= 5
-    assert summary.counts[("test", "pass")] >= 30
-    assert summary.mart_rows["fct_auctions"] > 9000
+    _, build = warehouse
+    failed = [(e.asset_key.to_user_string(), e.check_name) for e in build.check_evaluations if not e.passed]
+    assert failed == []
+    names = {e.check_name for e in build.check_evaluations}
+    assert len([n for n in names if n.startswith("test_")]) >= 5  # dbt unit tests
+    assert len([n for n in names if n.startswith(("not_null", "unique", "accepted", "expression", "assert"))]) >= 30
+    assert build.materializations["marts/fct_auctions"]["dagster/row_count"] > 9000
 
 
 def test_every_mart_column_is_documented(warehouse):
     """The warehouse contract: each column of each mart has a description in the dbt docs."""
-    from ingestion.transform import DBT_DIR, MARTS
-
     path, _ = warehouse
-    manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
     documented = {
         node["name"]: {name for name, column in node["columns"].items() if column.get("description", "").strip()}
         for node in manifest["nodes"].values()
@@ -110,7 +103,7 @@ def test_tail_proxy_is_null_for_tips_and_frns(warehouse):
     assert query(path, "select count(*) > 100 from marts.fct_auctions where security_class = 'TIPS'") == [(True,)]
 
 
-def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path):
+def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path, monkeypatch):
     """The golden test: on the saved FiscalData response, the recomputed ratio equals the published one to 0.01."""
     path = tmp_path / "golden.duckdb"
     with replay_server(reference("")) as (replay, urls):
@@ -118,8 +111,8 @@ def test_bid_to_cover_reconciles_on_the_real_fiscaldata_payload(tmp_path):
             ["treasury_auctions", "par_yield_curve"], warehouse=path, as_of=date(2026, 1, 31), base_urls=urls
         ).ok
     bills = replay.bills
-    summary = build(path, select=["+fct_auctions"])
-    assert summary.ok, summary.render()
+    counts = dbt_build(monkeypatch, path, select="+fct_auctions")
+    assert not [status for status in counts if status.endswith((":fail", ":error", ":skipped"))], counts
     rows = query(
         path,
         "select bid_to_cover_published, bid_to_cover_recomputed, indirect_share_pct + direct_share_pct + dealer_share_pct "
@@ -233,9 +226,14 @@ def test_foreign_holdings_reconcile_and_flag_custody_centres(warehouse):
 def later_warehouse(tmp_path_factory):
     later = date(2025, 8, 29)
     path = tmp_path_factory.mktemp("dbt_later") / "warehouse.duckdb"
-    with serve(Emulator(as_of=later)) as root:
-        assert run_ingest(warehouse=path, as_of=later, base_urls=base_urls(root)).ok
-    assert build(path).ok
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        with serve(Emulator(as_of=later)) as root:
+            assert run_ingest(warehouse=path, as_of=later, base_urls=base_urls(root)).ok
+        counts = dbt_build(monkeypatch, path)
+    finally:
+        monkeypatch.undo()
+    assert not [status for status in counts if status.endswith((":fail", ":error", ":skipped"))], counts
     return path
 
 

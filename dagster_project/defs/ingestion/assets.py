@@ -1,26 +1,33 @@
 """One Dagster asset per raw table, from the plain dlt sources in ingestion/.
 
 Asset keys are [source, table], which is what dbt's `source('<source>', '<table>')` resolves to, so the
-lineage runs unbroken from the API to the marts. In sample mode each run serves the API emulator on a
-loopback port for its duration, exactly as `treasury ingest --sample` does.
+lineage runs unbroken from the API to the marts. Each source reads its host from dlt's configuration;
+in sample mode whoever started the emulator (`treasury build|dev --sample`) pointed it there.
 """
 
-from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import dlt
 import duckdb
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from dagster_project.quality.raw_suites import SUITES
+from dagster_project.lib.raw_suites import SUITES
 from ingestion import settings
 from ingestion.common.errors import SourceHTTPError, find_cause
 from ingestion.common.lock import writer_lock
 from ingestion.common.records import DriftReport
-from ingestion.pipelines import SOURCE_NAMES, dataset_name, make_pipeline, make_source, sample_base_urls
+from ingestion.common.warehouse import connect
+from ingestion.pipelines import SOURCE_NAMES, dataset_name, make_pipeline, make_source
 
+PUBLIC_HOSTS = {
+    "treasury_auctions": settings.FISCALDATA_BASE_URL,
+    "par_yield_curve": settings.YIELD_CURVE_BASE_URL,
+    "cftc_tff": settings.CFTC_BASE_URL,
+    "tic_holdings": settings.TIC_BASE_URL,
+}
 # A source still failing after the HTTP client's own bounded retries is retried as a step, later.
 STEP_RETRIES = 2
 STEP_RETRY_SECONDS = 120
@@ -31,7 +38,7 @@ def table_stats(warehouse: Path, source: str) -> dict[str, tuple[int, date | Non
     if not warehouse.exists():
         return {}
     stats = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         for (src, table), suite in SUITES.items():
             if src != source:
                 continue
@@ -53,8 +60,13 @@ class RawTableTranslator(DagsterDltTranslator):
             deps=[],
             group_name="ingestion",
             description=f"raw_{source}.{data.resource.name}: loaded by dlt from the public API "
-            f"(or the built-in emulator in sample mode). See ingestion/{source}.",
+            f"(or the host dlt's configuration names, e.g. the built-in emulator in sample mode). See ingestion/{source}.",
         )
+
+
+def configured_host(source: str) -> str:
+    """The base URL the source will read, as dlt's configuration resolves it (environment, .dlt/config.toml)."""
+    return str(dlt.config.get(f"sources.{source}.base_url") or PUBLIC_HOSTS[source])
 
 
 def _ingestion_assets(name: str) -> dg.AssetsDefinition:
@@ -67,14 +79,13 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
     )
     def _assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource):
         as_of = settings.as_of()
-        sample = settings.sample_mode()
         warehouse = settings.warehouse_path()
+        host = configured_host(name)
+        sample = host.rstrip("/") != PUBLIC_HOSTS[name]  # the emulator (sample mode) or another server
         before = table_stats(warehouse, name)
-        with ExitStack() as stack:
-            stack.enter_context(writer_lock(warehouse))  # one writer: a concurrent CLI build makes this step fail
-            urls = stack.enter_context(sample_base_urls(as_of)) if sample else {}
+        with writer_lock(warehouse):  # one writer: a concurrent CLI build makes this step fail
             drift = DriftReport()
-            source = make_source(name, urls.get(name), as_of, drift)
+            source = make_source(name, None, as_of, drift)
             pipeline = make_pipeline(name, warehouse)
             try:
                 events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
@@ -90,7 +101,8 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
             rows, latest = after.get(table, (0, None))
             extra = {
                 "sample_data": dg.MetadataValue.bool(sample),
-                "data_label": "SAMPLE (synthetic, built-in emulator)" if sample else "public API",
+                "data_label": f"SAMPLE or mirror: {host}" if sample else "public API",
+                "data_host": host,
                 "as_of": str(as_of),
                 "rows_before_load": before.get(table, (0, None))[0],
                 "rows_in_table": rows,

@@ -8,10 +8,12 @@ file open keeps reading it, a new connection sees the new one, and a failed buil
 import os
 
 import dagster as dg
-import duckdb
 
+from dagster_project.lib.dbt import INPUTS_FINGERPRINT, SERVING_STAT, inputs_fingerprint, serving_stat
 from ingestion import settings
+from ingestion.calendar import point_in_time_cutoffs
 from ingestion.common.lock import writer_lock
+from ingestion.common.warehouse import connect
 
 PUBLISHED_SCHEMAS = ("marts", "staging")
 SOURCE_ALIAS = "treasury_build_source"
@@ -42,7 +44,7 @@ def publish_assets() -> dg.Definitions:
         tmp.unlink(missing_ok=True)
         serving.parent.mkdir(parents=True, exist_ok=True)
         rows: dict[str, int] = {}
-        with writer_lock(settings.warehouse_path()), duckdb.connect(str(tmp)) as con:
+        with writer_lock(settings.warehouse_path()), connect(tmp, read_only=False) as con:
             # ATTACH takes no parameters: the path is a quoted SQL literal (quotes doubled), under an alias that no
             # file name can take (DuckDB names the open file after its stem, e.g. a serving file "warehouse.duckdb").
             con.execute(f"attach {_literal(str(warehouse))} as {SOURCE_ALIAS} (read_only)")
@@ -57,13 +59,16 @@ def publish_assets() -> dg.Definitions:
                     rows[f"{schema}.{table}"] = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
             con.execute(f"detach {SOURCE_ALIAS}")
             con.execute("checkpoint")
+        fingerprint = inputs_fingerprint(point_in_time_cutoffs(settings.as_of()))
         os.replace(tmp, serving)  # atomic on POSIX: readers see the old file or the new one, never half of one
         context.log.info(f"published {len(rows)} tables to {serving}")
         return dg.MaterializeResult(
             metadata={
                 "path": str(serving),
                 "tables": len(rows),
-                "sample_data": settings.sample_mode(),
+                # What these marts were built from: a later build with the same inputs skips dbt and publish.
+                INPUTS_FINGERPRINT: fingerprint,
+                SERVING_STAT: serving_stat(serving),
                 **{f"rows.{name}": n for name, n in rows.items() if name.startswith("marts.")},
             }
         )

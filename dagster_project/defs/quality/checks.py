@@ -8,12 +8,15 @@ check's metadata. Freshness compares what is loaded with what the source's relea
 due by now (New York time); a stale source warns and blocks nothing.
 """
 
-import dagster as dg
-import duckdb
+from pathlib import Path
 
-from dagster_project.quality import release_calendar
-from dagster_project.quality.raw_suites import SUITES, RawTableSuite, SuiteOutcome, validate
-from ingestion import settings
+import dagster as dg
+
+from dagster_project.lib import raw_suites, release_calendar
+from dagster_project.lib.fingerprint import files_fingerprint, table_fingerprint
+from dagster_project.lib.raw_suites import SUITES, RawTableSuite, SuiteOutcome, validate
+from ingestion import calendar, settings
+from ingestion.common.warehouse import connect
 
 # The table whose freshness stands for each source.
 FRESHNESS_TABLES = {
@@ -64,6 +67,32 @@ def _suite_metadata(outcome: SuiteOutcome, previous_rows: int | None) -> dict[st
     return metadata
 
 
+# The suites' code: a changed expectation (or calendar) invalidates every reused result.
+SUITES_VERSION = files_fingerprint([Path(raw_suites.__file__), Path(calendar.__file__), Path(__file__)])
+INPUT_FINGERPRINT = "input_fingerprint"
+
+
+def _reuse_unchanged(
+    context: dg.AssetCheckExecutionContext, check: dg.AssetCheckKey, fingerprint: str
+) -> dg.AssetCheckResult | None:
+    """The last result of this check, when it was computed on the same table content by the same suite (nothing was
+    loaded since, or only values equal to those already there): validating again would give the same answer."""
+    record = context.instance.event_log_storage.get_latest_asset_check_execution_by_key([check]).get(check)
+    event = record.event if record is not None else None
+    evaluation = event.dagster_event.event_specific_data if event is not None and event.dagster_event else None
+    if not isinstance(evaluation, dg.AssetCheckEvaluation):
+        return None
+    recorded = evaluation.metadata.get(INPUT_FINGERPRINT)
+    if recorded is None or recorded.value != fingerprint:
+        return None
+    return dg.AssetCheckResult(
+        passed=evaluation.passed,
+        severity=evaluation.severity,
+        metadata={**evaluation.metadata, "reused_from_run": record.run_id},
+        description=f"table unchanged since run {record.run_id[:8]}: {evaluation.description or ''}".rstrip(": "),
+    )
+
+
 def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
     key = dg.AssetKey([suite.source, suite.table])
 
@@ -77,7 +106,11 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         previous = _rows_before_load(context, key)
-        with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        with connect() as con:
+            fingerprint = f"{SUITES_VERSION}:{table_fingerprint(con, f'raw_{suite.source}', suite.table)}"
+            reused = _reuse_unchanged(context, dg.AssetCheckKey(key, "great_expectations"), fingerprint)
+            if reused is not None:
+                return reused
             outcome = validate(con, suite, previous)
         for failure in outcome.failed:
             context.log.error(f"{suite.qualified}: {failure.line()}")
@@ -95,7 +128,7 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
             # A blocking failure is an ERROR (stops everything downstream); warnings alone are a WARN.
             passed=not outcome.failed and not outcome.warnings,
             severity=dg.AssetCheckSeverity.ERROR if outcome.failed else dg.AssetCheckSeverity.WARN,
-            metadata=_suite_metadata(outcome, previous),
+            metadata={**_suite_metadata(outcome, previous), INPUT_FINGERPRINT: fingerprint},
             description=description,
         )
 
@@ -112,7 +145,7 @@ def _freshness_check(source: str, table: str) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         now = release_calendar.judged_at(settings.as_of())
-        with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        with connect() as con:
             verdict = release_calendar.assess(con, source, now)
         if not verdict.fresh:
             context.log.warning(verdict.description)

@@ -1,4 +1,10 @@
-"""Every dbt seed and model as an asset, and every dbt test as an asset check (errors block downstream)."""
+"""Every dbt seed and model as an asset, and every dbt test as an asset check (errors block downstream).
+
+One `dbt build` per run does it all, unit tests included: dbt runs each model's unit tests just before the model and
+skips the model (and everything downstream) when one fails. dagster-dbt reports data tests as checks but not unit
+tests, so their results ride on the tested model's materialization (`dbt_unit_tests` metadata) and the unit-test
+checks (unit_tests.py) report them, without a second dbt invocation.
+"""
 
 import json
 import shutil
@@ -9,11 +15,23 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from dagster_project.defs.transform.project import DBT_PROJECT
+from dagster_project.lib.dbt import (
+    DBT_PROJECT,
+    INPUTS_FINGERPRINT,
+    MARTS,
+    SERVING_STAT,
+    inputs_fingerprint,
+    mart_row_counts,
+    prepare_manifest,
+    serving_stat,
+)
 from ingestion import settings
 from ingestion.calendar import point_in_time_cutoffs
 from ingestion.common.lock import writer_lock
 from ingestion.common.warehouse import row_counts
+
+UNIT_TEST_METADATA = "dbt_unit_tests"
+SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
 
 
 def prune_target(invocation) -> None:
@@ -30,8 +48,46 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "transform"
 
 
+def unit_test_results(invocation, manifest: dict) -> dict[str, dict[str, dict]]:
+    """model name -> unit test name -> {status, message, seconds}, from the invocation's run_results.json."""
+    tests = manifest.get("unit_tests", {})
+    by_model: dict[str, dict[str, dict]] = {}
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except FileNotFoundError:  # dbt stopped before writing results
+        return by_model
+    for result in results:
+        test = tests.get(result["unique_id"])
+        if test is not None:
+            by_model.setdefault(test["model"], {})[test["name"]] = {
+                "status": result["status"],
+                "message": result.get("message") or "",
+                "seconds": round(result.get("execution_time") or 0.0, 2),
+            }
+    return by_model
+
+
+def _published_from_same_inputs(context: dg.AssetExecutionContext, cutoffs: dict[str, str]) -> str | None:
+    """Why the last publish still holds (same raw data, same dbt project, same cutoffs, serving file and marts as
+    published), or None when dbt must run. Only a complete run (the whole project) may skip."""
+    if set(context.selected_output_names) != set(context.op_execution_context.op_def.output_dict):
+        return None
+    event = context.instance.get_latest_materialization_event(SERVING_FILE)
+    if event is None or event.asset_materialization is None:
+        return None
+    published = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    if published.get(SERVING_STAT) != serving_stat(settings.serving_path()):
+        return None
+    marts = {f"marts.{name}": rows for name, rows in mart_row_counts(settings.warehouse_path()).items()}
+    if any(published.get(f"rows.{name}") != rows for name, rows in marts.items()) or len(marts) != len(MARTS):
+        return None
+    if published.get(INPUTS_FINGERPRINT) != inputs_fingerprint(cutoffs):
+        return None
+    return f"same raw data, models and cutoffs as the build published by run {event.run_id[:8]}"
+
+
 @dbt_assets(
-    manifest=DBT_PROJECT.manifest_path,
+    manifest=prepare_manifest(),
     project=DBT_PROJECT,
     dagster_dbt_translator=WarehouseTranslator(),
     pool="duckdb_writer",
@@ -39,19 +95,26 @@ class WarehouseTranslator(DagsterDbtTranslator):
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     # dbt holds DuckDB's write lock while it runs, so rows are counted after it ends: the events are held until
     # then and released with `dagster/row_count` added (dagster-dbt's fetch_row_counts would query mid-run).
-    events, failure = [], None
+    events, failure, unit_tests = [], None, {}
+    # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
+    cutoffs = point_in_time_cutoffs(settings.as_of())
+    unchanged = _published_from_same_inputs(context, cutoffs)
+    if unchanged:
+        # Nothing new since the published build: the marts and the serving file are already what dbt would make.
+        # No output is yielded, so the unit-test checks and the publish step are skipped.
+        context.log.info(f"marts unchanged: {unchanged}; dbt not run, serving file kept")
+        return
     try:
-        # Unit tests run once, as their own checks (unit_tests.py), after the models.
-        # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
-        cutoffs = json.dumps(point_in_time_cutoffs(settings.as_of()))
-        args = ["build", "--exclude-resource-type", "unit_test", "--vars", cutoffs]
         with writer_lock(settings.warehouse_path()):
-            invocation = dbt.cli(args, context=context)
+            invocation = dbt.cli(["build", "--vars", json.dumps(cutoffs)], context=context)
             try:
                 events.extend(invocation.stream())
+            except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail
+                failure = exc
             finally:
+                unit_tests = unit_test_results(invocation, invocation.manifest)
                 prune_target(invocation)
-    except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail the step
+    except DagsterDbtCliRuntimeError as exc:
         failure = exc
     # Asset keys are [schema, name]: the relation dbt built.
     relations = {
@@ -61,8 +124,22 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     }
     counts = row_counts(settings.warehouse_path(), relations.values())
     for event in events:
-        if isinstance(event, dg.Output) and relations[event.output_name] in counts:
-            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[relations[event.output_name]]})
+        if isinstance(event, dg.Output):
+            extra = {}
+            if relations[event.output_name] in counts:
+                extra["dagster/row_count"] = counts[relations[event.output_name]]
+            model = relations[event.output_name][1]
+            if model in unit_tests:
+                extra[UNIT_TEST_METADATA] = dg.MetadataValue.json(unit_tests[model])
+            event = event.with_metadata({**event.metadata, **extra})
         yield event
     if failure is not None:
+        broken = [
+            f"unit test {name} of {model}: {result['message'] or result['status']}"
+            for model, tests in unit_tests.items()
+            for name, result in tests.items()
+            if result["status"] != "pass"
+        ]
+        if broken:
+            raise dg.Failure(description="dbt build failed: " + "; ".join(broken)) from failure
         raise failure

@@ -1,20 +1,18 @@
 """The dbt unit tests as blocking asset checks on the models they test.
 
-dagster-dbt reports dbt data tests as checks but not unit tests, so these run in their own step right
-after the models (`dbt test --select test_type:unit`; the build step leaves them out so they run once)
-and report one check per unit test. A failed unit test blocks everything downstream of its model,
-so a build whose logic broke is never published.
+They run inside the one `dbt build` of the run (transform/assets.py), just before their model; a failing unit test
+makes dbt skip the model and everything downstream, and fails the build step with the test named, so a build whose
+logic broke is never published. This step reports each unit test's result, read from the tested model's
+materialization in this run.
 """
 
 import json
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, get_asset_key_for_model
+from dagster_dbt import get_asset_key_for_model
 
-from dagster_project.defs.transform.assets import prune_target, warehouse_models
-from dagster_project.defs.transform.project import DBT_PROJECT
-from ingestion import settings
-from ingestion.common.lock import writer_lock
+from dagster_project.defs.transform.assets import UNIT_TEST_METADATA, warehouse_models
+from dagster_project.lib.dbt import DBT_PROJECT
 
 
 def _unit_tests() -> dict[dg.AssetCheckKey, dict]:
@@ -40,30 +38,21 @@ UNIT_TESTS = _unit_tests()
         for key, test in UNIT_TESTS.items()
     ],
     can_subset=True,
-    pool="duckdb_writer",
 )
-def dbt_unit_tests(context: dg.AssetCheckExecutionContext, dbt: DbtCliResource):
-    with writer_lock(settings.warehouse_path()):
-        invocation = dbt.cli(
-            ["test", "--select", "test_type:unit"], raise_on_error=False, manifest=DBT_PROJECT.manifest_path
-        ).wait()
-    try:
-        results = {r["unique_id"]: r for r in invocation.get_artifact("run_results.json")["results"]}
-    finally:
-        prune_target(invocation)
+def dbt_unit_tests(context: dg.AssetCheckExecutionContext):
     for key in context.selected_asset_check_keys:
-        test = UNIT_TESTS[key]
-        result = results.get(test["unique_id"], {"status": "not run", "message": "dbt did not run this unit test"})
+        event = context.instance.get_latest_materialization_event(key.asset_key)
+        results = {}
+        if event is not None and event.run_id == context.run.run_id and event.asset_materialization is not None:
+            recorded = event.asset_materialization.metadata.get(UNIT_TEST_METADATA)
+            results = recorded.value if recorded is not None else {}
+        result = results.get(key.name, {"status": "not run", "message": "dbt did not run this unit test in this run"})
         yield dg.AssetCheckResult(
             asset_key=key.asset_key,
             check_name=key.name,
             passed=result["status"] == "pass",
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "status": result["status"],
-                "message": result.get("message") or "",
-                "seconds": round(result.get("execution_time") or 0.0, 2),
-            },
+            metadata={"status": result["status"], "message": result["message"], "seconds": result.get("seconds", 0.0)},
         )
 
 

@@ -1,0 +1,267 @@
+"""`treasury`: the project's command line (ingest, build, dev, emulator).
+
+Sample mode is only a base URL: `--sample` (or TREASURY_SAMPLE=1) starts the built-in API emulator on a loopback
+port, once per command (a thread for `ingest` and `build`, a side process for `dev`), and points every source at it
+through dlt's configuration (`SOURCES__<NAME>__BASE_URL`). The loading code never knows the difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date
+from pathlib import Path
+
+from ingestion import settings
+from ingestion.cli import (
+    add_ingest_arguments,
+    add_location_arguments,
+    ingest,
+    log_to_console,
+    parse_date,
+    take_writer_lock,
+)
+from ingestion.pipelines import SOURCE_NAMES
+
+SAMPLE_LABEL = "SAMPLE DATA (built-in emulator, synthetic)"
+
+
+def base_url_variable(source: str) -> str:
+    """The dlt configuration variable that holds a source's host."""
+    return f"SOURCES__{source.upper()}__BASE_URL"
+
+
+@contextmanager
+def sample_hosts(as_of: date) -> Iterator[dict[str, str]]:
+    """Serve the emulator in a thread for the duration and point every source at it; yields the base URLs."""
+    from ingestion.emulator.server import Emulator, base_urls, serve
+
+    with serve(Emulator(as_of=as_of)) as root, _environment(sample_environment(base_urls(root))):
+        yield base_urls(root)
+
+
+def sample_environment(urls: dict[str, str]) -> dict[str, str]:
+    return {**{base_url_variable(source): url for source, url in urls.items()}, settings.SAMPLE_ENV: "1"}
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _apply_location(args: argparse.Namespace) -> None:
+    """--warehouse and --as-of become the variables every tool reads (dlt, dbt's profile, the Dagster definitions)."""
+    if getattr(args, "warehouse", None):
+        os.environ[settings.WAREHOUSE_ENV] = str(args.warehouse.absolute())
+    if getattr(args, "as_of", None):
+        os.environ[settings.AS_OF_ENV] = args.as_of.isoformat()
+
+
+def _sample(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "sample", False)) or settings.sample_mode()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    _apply_location(args)
+    with ExitStack() as stack:
+        if _sample(args):
+            stack.enter_context(sample_hosts(settings.as_of()))
+        return ingest(args, hosts=SAMPLE_LABEL if _sample(args) else "public APIs")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """The Dagster job in-process: the same assets, checks and publish step as a run launched from the UI."""
+    _apply_location(args)
+    from dagster_project.lib.build import ensure_dagster_home, log_file_path, run_pipeline
+    from dagster_project.lib.progress import Progress
+
+    sample = _sample(args)
+    home = ensure_dagster_home(_dagster_home())
+    log_path = log_file_path()
+    print(
+        f"Building {settings.warehouse_path()} from {SAMPLE_LABEL if sample else 'the public APIs'}, "
+        f"as of {settings.as_of()} (run history in {home})",
+        flush=True,
+    )
+    with ExitStack() as stack:
+        if not take_writer_lock(stack, settings.warehouse_path()):
+            return 1
+        if sample:
+            stack.enter_context(sample_hosts(settings.as_of()))
+        stack.enter_context(_environment({"DAGSTER_HOME": str(home)}))
+        if args.full_refresh:
+            from ingestion.pipelines import run_ingest
+
+            summary = run_ingest(
+                None, full_refresh=True, on_result=lambda result: print(f"  full refresh {result.line()}", flush=True)
+            )
+            if not summary.ok:
+                print(summary.render())
+                return 1
+        with Progress() as progress:
+            result = run_pipeline(verbose=args.verbose, sample=sample, log_path=log_path, progress=progress)
+    print(result.render())
+    return 0 if result.success else 1
+
+
+def _dagster_home() -> Path | None:
+    """DAGSTER_HOME when set, else None (the project's .dagster_home)."""
+    return Path(os.environ["DAGSTER_HOME"]).resolve() if os.environ.get("DAGSTER_HOME") else None
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """`dg dev` with this project's environment, on 127.0.0.1; with --sample, the emulator in a side process."""
+    import shutil
+
+    from dagster_project.lib.build import PROJECT_ROOT, ensure_dagster_home
+
+    _apply_location(args)
+    home = ensure_dagster_home(_dagster_home())
+    env = dict(os.environ, DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1")
+    env[settings.WAREHOUSE_ENV] = str(settings.warehouse_path())
+    env[settings.SERVING_ENV] = str(settings.serving_path())
+    with ExitStack() as stack:
+        if _sample(args):
+            emulator = stack.enter_context(_emulator_process(settings.as_of()))
+            env.update(sample_environment(emulator))
+        dg_cli = shutil.which("dg") or str(Path(sys.executable).with_name("dg"))
+        command = [dg_cli, "dev", "--host", args.host, "--port", str(args.port)]
+        print(
+            f"Dagster UI on http://{args.host}:{args.port} ({'sample mode' if _sample(args) else 'public APIs'}; "
+            f"warehouse {env[settings.WAREHOUSE_ENV]}; run history in {home}); Ctrl-C to stop.",
+            flush=True,
+        )
+        return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+
+
+@contextmanager
+def _emulator_process(as_of: date) -> Iterator[dict[str, str]]:
+    """`treasury emulator --port 0` as a side process for the length of the block; yields the base URLs it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster_project.cli", "emulator", "--port", "0", "--as-of", as_of.isoformat()],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        urls = {}
+        for line in process.stdout:
+            if line.strip().startswith("SOURCES__"):
+                variable, url = line.strip().split("=", 1)
+                urls[variable.split("__")[1].lower()] = url
+            if len(urls) == len(SOURCE_NAMES):
+                break
+        if len(urls) != len(SOURCE_NAMES):
+            raise RuntimeError("the API emulator did not start")
+        yield urls
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    import time
+
+    from ingestion.emulator.server import Emulator, base_urls, serve
+
+    emulator = Emulator(as_of=args.as_of or settings.as_of())
+    with serve(emulator, port=args.port, host="127.0.0.1") as root:
+        print(f"API emulator (synthetic sample data, as of {emulator.as_of}) listening on {root}")
+        for name, url in base_urls(root).items():
+            print(f"  {base_url_variable(name)}={url}")
+        print("Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _add_sample_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help=f"use the built-in API emulator (synthetic data; also ${settings.SAMPLE_ENV}=1)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="treasury", description="US Treasury market stress warehouse.")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show Dagster's, dbt's and dlt's own lines live as well"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest_cmd = sub.add_parser(
+        "ingest",
+        help="load the public data sets into the DuckDB warehouse with dlt",
+        description="Load the sources into raw_<source> schemas of the warehouse "
+        f"(${settings.WAREHOUSE_ENV}, default {settings.DEFAULT_WAREHOUSE}). Incremental unless --full-refresh.",
+    )
+    add_ingest_arguments(ingest_cmd)
+    _add_sample_option(ingest_cmd)
+    add_location_arguments(ingest_cmd)
+    ingest_cmd.set_defaults(func=cmd_ingest)
+
+    build_cmd = sub.add_parser(
+        "build",
+        help="run the whole pipeline as the Dagster job, in-process",
+        description="Materialize every asset in-process through Dagster: ingest all sources, dbt build (seeds, "
+        "models, data and unit tests as asset checks), then publish the serving file if every check passed. Shows a "
+        "line per step, then a summary (rows per mart, checks, serving file written or kept, the log file); the run "
+        "is recorded in DAGSTER_HOME, so `treasury dev` shows it. Exits 1 if anything failed.",
+    )
+    build_cmd.add_argument(
+        "--full-refresh", action="store_true", help="reload the sources' full history before building"
+    )
+    _add_sample_option(build_cmd)
+    add_location_arguments(build_cmd)
+    build_cmd.set_defaults(func=cmd_build)
+
+    dev = sub.add_parser(
+        "dev",
+        help="start the Dagster UI (dg dev) for this project",
+        description="Start `dg dev` with DAGSTER_HOME in the project (.dagster_home, run history kept) on 127.0.0.1.",
+    )
+    _add_sample_option(dev)
+    add_location_arguments(dev)
+    dev.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    dev.set_defaults(func=cmd_dev)
+
+    emulator = sub.add_parser(
+        "emulator",
+        help="serve the API emulator on a loopback port",
+        description="Serve the synthetic FiscalData, yield-curve, Socrata and TIC endpoints on 127.0.0.1, for "
+        "pointing any client at (it prints the SOURCES__<NAME>__BASE_URL settings to use).",
+    )
+    emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
+    emulator.add_argument(
+        "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="last date of the synthetic history (default today)"
+    )
+    emulator.set_defaults(func=cmd_emulator)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings.load_dotenv()
+    args = build_parser().parse_args(argv)
+    log_to_console(args.verbose)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

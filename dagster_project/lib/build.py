@@ -1,0 +1,245 @@
+"""Run the whole pipeline as the Dagster job, in-process: what `treasury build` does (one code path with the UI).
+
+The run is recorded in the project's Dagster instance (DAGSTER_HOME), so `treasury dev` shows it and every asset it
+materialized. A build killed with -9 cannot tell the instance it died: the next build marks such runs failed and
+frees the concurrency slots they held, so nothing waits on them for ever.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import time
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.lib.progress import Progress, activate
+from ingestion import settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The tag that names the process running a CLI build, so a later build can tell that it died.
+PID_TAG = "treasury/pid"
+DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
+# The instance settings: a committed file (telemetry off, one run at a time, run retries), used as it is by the
+# project's own DAGSTER_HOME and copied into another DAGSTER_HOME that has none.
+DAGSTER_YAML = DAGSTER_HOME / "dagster.yaml"
+
+
+def ensure_dagster_home(home: Path | None = None) -> Path:
+    """DAGSTER_HOME (default: .dagster_home in the project), with the project's dagster.yaml when it has none."""
+    home = home or DAGSTER_HOME
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(DAGSTER_YAML, config)
+    return home
+
+
+@dataclass
+class RunSummary:
+    success: bool
+    seconds: float
+    sample: bool
+    materialized: list[str] = field(default_factory=list)
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+    checks_warned: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    drift: dict[str, str] = field(default_factory=dict)  # raw table -> schema drift reported by its load
+    published: bool = False
+    unchanged: bool = False  # nothing new since the last publish: dbt and publish were skipped
+    log_path: Path | None = None
+
+    def render(self) -> str:
+        label = "SAMPLE DATA (built-in emulator, synthetic)" if self.sample else "public APIs"
+        lines = [
+            f"Pipeline run ({label}, as of {settings.as_of()}): {'SUCCESS' if self.success else 'FAILED'} in {self.seconds:.1f}s",
+            f"  assets materialized: {len(self.materialized)}",
+            f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed, {len(self.checks_warned)} warnings",
+        ]
+        lines += [f"    FAILED check {name}" for name in self.checks_failed]
+        lines += [f"    WARNING {name}" for name in self.checks_warned]
+        lines += [f"  FAILED step {name}" for name in self.failed_steps]
+        lines.append("  schema drift: " + ("none" if not self.drift else ""))
+        lines += [f"    {table}: {text}" for table, text in self.drift.items()]
+        if self.mart_rows:
+            lines.append("  marts:")
+            lines += [f"    marts.{name:<30}{rows:>10,} rows" for name, rows in self.mart_rows.items()]
+        serving = settings.serving_path()
+        if self.published:
+            lines.append(f"  serving file: {serving} published")
+        elif self.unchanged:
+            lines.append(
+                f"  serving file: {serving} current (no new data since it was published: dbt and publish skipped)"
+            )
+        else:
+            lines.append(f"  serving file: {serving} kept as it was (nothing published this run)")
+        if self.log_path is not None:
+            lines.append(f"  log (Dagster, dbt and dlt lines): {self.log_path}")
+        return "\n".join(lines)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the CLI builds recorded as running whose process is gone, and free their concurrency slots; the
+    ids of the runs released."""
+    released = []
+    unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished)):
+        pid = run.tags.get(PID_TAG)
+        if pid is None or not pid.isdigit() or (int(pid) == os.getpid() or _alive(int(pid))):
+            continue
+        if run.status != dg.DagsterRunStatus.NOT_STARTED:
+            instance.report_run_failed(run, message=f"the build's process (pid {pid}) is gone: killed")
+        else:
+            instance.report_run_canceled(run, message=f"the build's process (pid {pid}) is gone: killed")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
+
+
+class _Redirect:
+    """A text stream that writes to the current build's targets. One object for the life of the process: whatever
+    kept a reference to it during an earlier build (Dagster's log capture does) writes to the current build's log,
+    never to a file an earlier build closed."""
+
+    targets: tuple = ()
+
+    def write(self, text: str) -> int:
+        for stream in self.targets:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.targets:
+            stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+_STDOUT = _Redirect()
+
+
+def log_file_path() -> Path:
+    """Where a build writes Dagster's, dbt's and dlt's own lines: logs/ beside the warehouse, one file per build."""
+    return settings.warehouse_path().parent / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S}.log"
+
+
+def run_pipeline(
+    *, verbose: bool = False, sample: bool = False, log_path: Path | None = None, progress: Progress | None = None
+) -> RunSummary:
+    """Run `refresh_all` in this process on the instance in DAGSTER_HOME; the summary of what it did."""
+    from dagster_project.definitions import defs
+    from dagster_project.lib.dbt import mart_row_counts
+
+    started = time.perf_counter()
+    log_path = log_path or log_file_path()
+    definitions = defs()
+    job = definitions.resolve_job_def("refresh_all")
+    asset_graph = definitions.resolve_asset_graph()
+    loggers: dict = {"treasury_log_file": {"config": {"path": str(log_path)}}, "treasury_progress": {}}
+    if verbose:
+        loggers["treasury_plain_console"] = {"config": {"log_level": "DEBUG"}}
+    # dlt's and the sources' own lines (and library warnings) go to the same file.
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(log_path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    python_loggers = [logging.getLogger(name) for name in ("treasury", "dlt", "py.warnings")]
+    for logger in python_loggers:
+        logger.addHandler(file_handler)
+    logging.captureWarnings(True)
+    activate(progress)
+    # dagster-dbt copies dbt's lines to stdout (for the UI's captured logs): in a build they belong in the log file,
+    # and on the console too with -v.
+    # Its own handle: dlt re-initialises its loggers (closing their handlers' files) when a pipeline runs.
+    dbt_lines = log_path.open("a", encoding="utf-8", buffering=1)
+    _STDOUT.targets = (dbt_lines, sys.stdout) if verbose else (dbt_lines,)
+    try:
+        with redirect_stdout(_STDOUT), dg.DagsterInstance.get() as instance:
+            release_dead_runs(instance)
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": loggers},
+                tags={PID_TAG: str(os.getpid()), "treasury/command": "treasury build"},
+            )
+    finally:
+        _STDOUT.targets = ()
+        dbt_lines.close()
+        activate(None)
+        logging.captureWarnings(False)
+        for logger in python_loggers:
+            logger.removeHandler(file_handler)
+        file_handler.close()
+    summary = RunSummary(success=result.success, seconds=0.0, sample=sample, log_path=log_path)
+    for event in result.all_events:
+        if event.is_step_materialization:
+            summary.materialized.append(event.asset_key.to_user_string())
+            drift = event.event_specific_data.materialization.metadata.get("schema_drift")
+            if drift is not None and drift.value != "none":
+                summary.drift[event.asset_key.to_user_string()] = drift.value
+        elif event.is_step_failure:
+            summary.failed_steps.append(f"{event.step_key}: {_failure_reason(event.step_failure_data.error)}")
+    for evaluation in result.get_asset_check_evaluations():
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        if evaluation.passed:
+            summary.checks_passed += 1
+        elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            summary.checks_warned.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
+        else:
+            summary.checks_failed.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
+    summary.published = "publish/serving_file" in summary.materialized
+    summary.unchanged = result.success and not any(key.startswith("marts/") for key in summary.materialized)
+    summary.mart_rows = mart_row_counts(settings.warehouse_path())
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# The project's own errors name the source, the record and the problem: the line a person needs.
+_PROJECT_ERRORS = ("SourceDataError", "SourceHTTPError")
+
+
+def _failure_reason(error) -> str:
+    """One line for a failed step: the project's error in the chain (dlt wraps it twice), else the root cause
+    (Dagster wraps a step's exception in its own)."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    found = next((e for e in chain if e.cls_name in _PROJECT_ERRORS), None)
+    lines = (found or chain[-1]).message.strip().splitlines()
+    first = lines[0] if lines else chain[-1].cls_name or "no message"
+    # The project's errors speak for themselves ("[source] where: problem"): drop their class name.
+    return first.removeprefix(f"ingestion.common.errors.{found.cls_name}: ") if found else first
+
+
+def _warning_reason(evaluation: dg.AssetCheckEvaluation, asset_graph) -> str:
+    """Why a check warned or failed: its own description, else (dbt tests) the rows that failed and what the test
+    checks."""
+    if evaluation.description:
+        return evaluation.description
+    parts = []
+    failed_rows = evaluation.metadata.get("dagster_dbt/failed_row_count")
+    if failed_rows is not None:
+        parts.append(f"{failed_rows.value} rows fail it")
+    spec = asset_graph.get_check_spec(evaluation.asset_check_key)
+    if spec.description:
+        parts.append(spec.description)
+    return "; ".join(parts) or "no reason recorded"

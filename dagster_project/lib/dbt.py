@@ -1,0 +1,135 @@
+"""The dbt project as Dagster runs it: one way to run dbt (dagster-dbt's `DbtCliResource`), for the build, the UI and
+the tests.
+
+The manifest is prepared once (`dbt parse`, through the same resource) when it is missing or older than any file of
+the project, so a plain `treasury build` after an edit sees the edit, and an unchanged project parses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from functools import cache, cached_property
+from importlib.metadata import version
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+from packaging.version import Version
+
+from dagster_project.lib.fingerprint import combine, files_fingerprint, table_fingerprint
+from ingestion import settings
+from ingestion.common.warehouse import connect, row_counts
+
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+# dbt as a child that dies with its parent (lib/dbt_child.py), installed beside this Python.
+DBT_CHILD = str(Path(sys.executable).with_name("treasury-dbt"))
+MARTS = (
+    "fct_auctions",
+    "fct_par_yields",
+    "mart_yield_curve_daily",
+    "fct_futures_positioning",
+    "fct_foreign_holdings",
+    "mart_treasury_stress_weekly",
+)
+
+
+@contextmanager
+def _absolute_warehouse():
+    """dbt runs in its project folder: for the length of one invocation it sees the warehouse as an absolute path
+    (the profile reads the one TREASURY_WAREHOUSE variable), whatever folder the run started from."""
+    saved = os.environ.get(settings.WAREHOUSE_ENV)
+    os.environ[settings.WAREHOUSE_ENV] = str(settings.warehouse_path())
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(settings.WAREHOUSE_ENV, None)
+        else:
+            os.environ[settings.WAREHOUSE_ENV] = saved
+
+
+class ProjectDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource with three differences: dbt's version is read from the installed package (dagster-dbt
+    would run `dbt --version`, which asks the package index for the latest release, a request to a non-data host);
+    no dbt adapter is opened in the Dagster process (dagster-dbt uses it only for row counts and column metadata,
+    which this project reads itself, and importing dbt there costs seconds); and the warehouse path is absolute."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - signature fixed by the base class
+        return None
+
+    def cli(self, args, **kwargs):
+        with _absolute_warehouse():
+            return super().cli(args, **kwargs)
+
+
+def dbt_resource() -> ProjectDbtCliResource:
+    # No colour codes in dbt's messages: they end up in log files and in the run's event log.
+    return ProjectDbtCliResource(
+        project_dir=DBT_PROJECT, dbt_executable=DBT_CHILD, global_config_flags=["--no-use-colors"]
+    )
+
+
+def _manifest_is_stale(manifest: Path) -> bool:
+    """True when the manifest is missing or any model, test, macro, seed or project file changed after it was written."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [
+        DBT_DIR / "dbt_project.yml",
+        DBT_DIR / "profiles.yml",
+        *(p for d in ("models", "macros", "tests", "seeds") for p in (DBT_DIR / d).rglob("*")),
+    ]
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+def prepare_manifest() -> Path:
+    """`dbt parse` when the manifest is stale (a fresh clone, an edited model); the manifest's path."""
+    if _manifest_is_stale(DBT_PROJECT.manifest_path):
+        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+    return DBT_PROJECT.manifest_path
+
+
+def mart_row_counts(warehouse: Path) -> dict[str, int]:
+    """Rows in each mart that exists in the warehouse (empty if the file does not exist yet)."""
+    counts = row_counts(warehouse, [("marts", name) for name in MARTS])
+    return {name: counts[("marts", name)] for name in MARTS if ("marts", name) in counts}
+
+
+# Recorded on the serving file's materialization: what the published marts were built from.
+INPUTS_FINGERPRINT = "inputs_fingerprint"
+SERVING_STAT = "serving_file_stat"
+
+
+@cache
+def _source_tables() -> tuple[tuple[str, str], ...]:
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    return tuple(sorted((s["schema"], s["identifier"]) for s in manifest["sources"].values()))
+
+
+def inputs_fingerprint(dbt_vars: dict[str, str]) -> str:
+    """What a `dbt build` reads: every raw source table's content, every file of the dbt project, the vars."""
+    with connect() as con:
+        tables = {f"{schema}.{table}": table_fingerprint(con, schema, table) for schema, table in _source_tables()}
+    project = files_fingerprint(
+        [
+            DBT_DIR / "dbt_project.yml",
+            DBT_DIR / "profiles.yml",
+            *(p for d in ("models", "macros", "tests", "seeds") for p in (DBT_DIR / d).rglob("*")),
+        ]
+    )
+    return combine({"tables": json.dumps(tables, sort_keys=True), "project": project, "vars": json.dumps(dbt_vars)})
+
+
+def serving_stat(path: Path) -> str:
+    """The serving file's size and modification time: a file replaced or removed since it was published differs."""
+    if not path.exists():
+        return "missing"
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"

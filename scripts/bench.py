@@ -1,0 +1,172 @@
+"""`make bench`: how fast the pipeline is on this machine, measured the way a user runs it.
+
+Prints, from one run of this script: `treasury build --sample` on an empty warehouse (cold) and again with nothing
+new (no-change), `treasury ingest --sample` alone, each step's time in both builds (from the Dagster run history),
+the peak resident memory of each command (the process and all its children, sampled every 50 ms) and the import
+time of the modules a build loads (each in a fresh interpreter). Everything runs in a scratch folder: the project's
+warehouse and run history are not touched. Figures vary from machine to machine and run to run: compare ratios taken
+from one run. `--json PATH` also writes the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+TREASURY = str(Path(sys.executable).with_name("treasury"))
+# What a build imports, roughly in the order it imports them (each measured alone, in a fresh interpreter).
+IMPORTS = (
+    "duckdb",
+    "dlt",
+    "ingestion.pipelines",
+    "dagster",
+    "dagster_dlt",
+    "dagster_dbt",
+    "dbt.cli.main",
+    "great_expectations",
+    "dagster_project.definitions",
+)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The process name is in parentheses and may contain spaces: the parent pid is the 2nd field after it.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _tree_rss_bytes(root: int) -> int:
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+        todo.extend(_children(pid))
+    return total
+
+
+def run(label: str, command: list[str], env: dict[str, str]) -> dict:
+    """Run `command`, sampling the resident memory of its process tree; returns seconds, peak RSS and output."""
+    print(
+        f"  {label}: {' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))} ...", flush=True
+    )
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_bytes(process.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = process.communicate()[0]
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        print(output[-4000:])
+        raise SystemExit(f"bench: {label} failed (exit {process.returncode})")
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**20), "lines": len(output.splitlines())}
+
+
+def step_seconds(dagster_home: Path) -> list[dict[str, float]]:
+    """Each step's seconds in the runs recorded in `dagster_home`, oldest run first ([] if none were recorded)."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    with dg.DagsterInstance.get() as instance:
+        runs = list(reversed(instance.get_runs()))
+        return [
+            {
+                s.step_key: round((s.end_time or 0) - (s.start_time or 0), 1)
+                for s in sorted(instance.get_run_step_stats(r.run_id), key=lambda s: s.start_time or 0)
+            }
+            for r in runs
+        ]
+
+
+def import_seconds(module: str, env: dict[str, str]) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT, capture_output=True, text=True, check=True)
+    return round(float(out.stdout.strip().splitlines()[-1]), 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    figures: dict = {"machine": f"{os.cpu_count()} cores", "python": sys.version.split()[0]}
+    with tempfile.TemporaryDirectory(prefix="treasury-bench-") as scratch:
+        folder = Path(scratch)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TREASURY_", "SOURCES__", "DAGSTER_HOME"))}
+        build_env = dict(
+            env,
+            TREASURY_WAREHOUSE=str(folder / "build" / "warehouse.duckdb"),
+            TREASURY_SERVING=str(folder / "build" / "serving.duckdb"),
+            DAGSTER_HOME=str(folder / "dagster_home"),
+        )
+        print("Benchmark (scratch folder, sample mode, as of today):", flush=True)
+        figures["cold_build"] = run("cold build", [TREASURY, "build", "--sample"], build_env)
+        figures["no_change_build"] = run("no-change build", [TREASURY, "build", "--sample"], build_env)
+        ingest_env = dict(build_env, TREASURY_WAREHOUSE=str(folder / "ingest" / "warehouse.duckdb"))
+        figures["ingest_only"] = run("ingest only", [TREASURY, "ingest", "--sample"], ingest_env)
+        steps = step_seconds(folder / "dagster_home") if (folder / "dagster_home").exists() else []
+        figures["steps"] = {"cold": steps[0], "no_change": steps[1]} if len(steps) >= 2 else {}
+        figures["imports"] = {m: import_seconds(m, env) for m in IMPORTS}
+
+    cold, warm = figures["cold_build"]["seconds"], figures["no_change_build"]["seconds"]
+    figures["no_change_over_cold"] = round(warm / cold, 2)
+    print()
+    print(f"{'command':<26}{'seconds':>9}{'peak RSS MB':>13}{'output lines':>14}")
+    for key, label in (
+        ("cold_build", "build --sample, cold"),
+        ("no_change_build", "build --sample, no change"),
+        ("ingest_only", "ingest --sample, cold"),
+    ):
+        f = figures[key]
+        print(f"{label:<26}{f['seconds']:>9.1f}{f['peak_rss_mb']:>13,}{f['lines']:>14}")
+    print(f"no-change / cold: {figures['no_change_over_cold']:.2f}")
+    if figures["steps"]:
+        print()
+        print(f"{'step':<44}{'cold s':>8}{'no-change s':>13}")
+        for step, seconds in figures["steps"]["cold"].items():
+            print(f"{step:<44}{seconds:>8.1f}{figures['steps']['no_change'].get(step, float('nan')):>13.1f}")
+    else:
+        print("steps: no runs recorded in DAGSTER_HOME (the build ran on an ephemeral instance)")
+    print()
+    print(f"{'import (fresh interpreter)':<44}{'seconds':>8}")
+    for module, seconds in figures["imports"].items():
+        print(f"{module:<44}{seconds:>8.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
