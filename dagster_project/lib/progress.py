@@ -18,6 +18,8 @@ from typing import TextIO
 import dagster as dg
 
 SPINNER = "|/-\\"
+# Log lines of a step worth a place on its progress line.
+NOTE_PREFIXES = ("marts unchanged",)
 
 
 @dataclass
@@ -113,6 +115,10 @@ class Progress:
                 self.stream.write("\r\033[K")
                 self.stream.flush()
 
+    def note(self, step: str, text: str) -> None:
+        if step in self.steps:
+            self.steps[step].notes.append(text)
+
     # --- Dagster events ------------------------------------------------------------------------------------
     def event(self, event: dg.DagsterEvent) -> None:
         step = event.step_key
@@ -154,7 +160,7 @@ class Progress:
     @staticmethod
     def _describe(kind: str, tally: StepTally, event: dg.DagsterEvent) -> str:
         if kind == "STEP_SKIPPED":
-            return "skipped (an upstream step failed or was skipped)"
+            return "skipped (nothing upstream was materialized)"
         if kind == "STEP_UP_FOR_RETRY":
             return "will be retried"
         parts = []
@@ -168,6 +174,7 @@ class Progress:
             text += f", {tally.warned} warned" if tally.warned else ""
             text += f", {tally.failed} FAILED" if tally.failed else ""
             parts.append(text)
+        parts += tally.notes
         if kind == "STEP_FAILURE":
             parts.insert(0, "FAILED")
         return "; ".join(parts) or ("done" if kind == "STEP_SUCCESS" else "")
@@ -184,9 +191,13 @@ def activate(progress: Progress | None) -> None:
 class _ProgressHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None)
-        event = meta.get("dagster_event") if isinstance(meta, dict) else None
-        if event is not None and _ACTIVE is not None:
+        if not isinstance(meta, dict) or _ACTIVE is None:
+            return
+        event = meta.get("dagster_event")
+        if event is not None:
             _ACTIVE.event(event)
+        elif meta.get("step_key") and str(meta.get("orig_message", "")).startswith(NOTE_PREFIXES):
+            _ACTIVE.note(meta["step_key"], str(meta["orig_message"]))
 
 
 @dg.logger(description="The build's progress display (treasury build): one line per finished step.")

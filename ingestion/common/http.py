@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
 
 from dlt.common.json import json
-from dlt.sources.helpers.requests.retry import Client, _get_retry_response, _make_retry
+from dlt.sources.helpers.requests.retry import Client
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
@@ -24,36 +23,10 @@ from ingestion.common.errors import SourceDataError, SourceHTTPError
 log = logging.getLogger("treasury.ingest")
 
 
-class BoundedRetryClient(Client):
-    """dlt's `Client` whose Retry-After wait never exceeds the configured maximum delay."""
-
-    def _make_session(self) -> Session:
-        session = Session(**self._session_kwargs)  # type: ignore[arg-type]
-        for key, value in self._session_attrs.items():
-            setattr(session, key, value)
-        session.mount("http://", self._adapter)
-        session.mount("https://", self._adapter)
-        retry = _make_retry(**self._retry_kwargs)
-        cap = self._retry_kwargs["max_delay"]
-        cap_seconds = cap.total_seconds() if isinstance(cap, timedelta) else float(cap)
-        wait = retry.wait
-
-        def bounded_wait(retry_state) -> float:
-            seconds = min(float(wait(retry_state)), cap_seconds)
-            response = _get_retry_response(retry_state)
-            if response is not None:
-                log.warning("retrying %s (HTTP %s) in %.1fs", response.url, response.status_code, seconds)
-            else:
-                log.warning("retrying after %r in %.1fs", retry_state.outcome.exception(), seconds)
-            return seconds
-
-        session.send = retry.copy(wait=bounded_wait).wraps(session.send)  # type: ignore[method-assign]
-        return session
-
-
 def make_session(*, raise_for_status: bool = True) -> Session:
-    """A requests session with the project's retry policy, configured from dlt's runtime config."""
-    client = BoundedRetryClient(raise_for_status=raise_for_status)
+    """A requests session with the project's retry policy, configured from dlt's runtime config. dlt's own client
+    honours Retry-After and caps it at `request_max_retry_delay`, so a server asking for an hour cannot stall a run."""
+    client = Client(raise_for_status=raise_for_status)
     client.configure()
     return client.session
 

@@ -20,7 +20,7 @@ from tests.ingestion.test_fault_matrix import assert_one_current_vintage_per_key
 
 pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
 
-TREASURY = [sys.executable, "-m", "ingestion"]
+TREASURY = [sys.executable, "-m", "dagster_project.cli"]
 
 
 def _env(warehouse: Path, serving: Path, urls: dict[str, str] | None = None) -> dict[str, str]:
@@ -124,6 +124,16 @@ def test_kill_9_during_dbt_takes_dbt_with_it_and_the_next_build_publishes(sample
         again = subprocess.run([*TREASURY, "build"], env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "published" in again.stdout and digest(serving) != published
+    # Both runs are in the instance `treasury dev` shows: the killed one marked failed (its process is gone) with
+    # the concurrency slots it held freed, so the second ran instead of waiting for ever.
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(os.environ["DAGSTER_HOME"]) as instance:
+        runs = instance.get_runs()
+        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+        assert runs[1].tags["treasury/pid"] == str(build.pid)
+        info = instance.event_log_storage.get_concurrency_info("duckdb_writer")
+        assert info.claimed_slots == [] and info.pending_step_count == 0
 
 
 def test_kill_9_during_the_cftc_load_and_the_next_run_has_every_row_once(tmp_path):

@@ -77,7 +77,9 @@ def _reuse_unchanged(
 ) -> dg.AssetCheckResult | None:
     """The last result of this check, when it was computed on the same table content by the same suite (nothing was
     loaded since, or only values equal to those already there): validating again would give the same answer."""
-    record = context.instance.event_log_storage.get_latest_asset_check_execution_by_key([check]).get(check)
+    # The latest execution of an earlier run (this run's own is only planned yet).
+    history = context.instance.event_log_storage.get_asset_check_execution_history(check, limit=2)
+    record = next((r for r in history if r.run_id != context.run.run_id), None)
     event = record.event if record is not None else None
     evaluation = event.dagster_event.event_specific_data if event is not None and event.dagster_event else None
     if not isinstance(evaluation, dg.AssetCheckEvaluation):

@@ -102,7 +102,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     if unchanged:
         # Nothing new since the published build: the marts and the serving file are already what dbt would make.
         # No output is yielded, so the unit-test checks and the publish step are skipped.
-        context.log.info(f"marts unchanged: {unchanged}; dbt not run, serving file kept")
+        context.log.info(f"marts unchanged ({unchanged}): dbt not run")
         return
     try:
         with writer_lock(settings.warehouse_path()):
