@@ -104,7 +104,7 @@ def step_seconds(dagster_home: Path) -> list[dict[str, float]]:
         runs = list(reversed(instance.get_runs()))
         return [
             {
-                s.step_key: round((s.end_time or 0) - (s.start_time or 0), 1)
+                s.step_key: round(s.end_time - s.start_time, 1) if s.start_time and s.end_time else None
                 for s in sorted(instance.get_run_step_stats(r.run_id), key=lambda s: s.start_time or 0)
             }
             for r in runs
@@ -154,9 +154,13 @@ def main() -> int:
     print(f"no-change / cold: {figures['no_change_over_cold']:.2f}")
     if figures["steps"]:
         print()
-        print(f"{'step':<44}{'cold s':>8}{'no-change s':>13}")
+        print(f"{'step':<62}{'cold s':>8}{'no-change s':>13}")
+
+        def cell(seconds: float | None, width: int) -> str:
+            return f"{seconds:>{width}.1f}" if seconds is not None else f"{'skipped':>{width}}"
+
         for step, seconds in figures["steps"]["cold"].items():
-            print(f"{step:<44}{seconds:>8.1f}{figures['steps']['no_change'].get(step, float('nan')):>13.1f}")
+            print(f"{step[:60]:<62}{cell(seconds, 8)}{cell(figures['steps']['no_change'].get(step), 13)}")
     else:
         print("steps: no runs recorded in DAGSTER_HOME (the build ran on an ephemeral instance)")
     print()
