@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from ingestion.emulator.server import Emulator
@@ -34,6 +34,7 @@ class LoggedRequest:
     path: str
     params: dict[str, str]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class FaultyAPI:
@@ -67,11 +68,12 @@ class FaultyAPI:
                     return fault
         return None
 
-    def _log(self, path: str, params: dict[str, str], status: int) -> None:
+    def _log(self, path: str, params: dict[str, str], status: int, at: float | None = None) -> None:
         with self._lock:
-            self.requests.append(LoggedRequest(path, params, status))
+            self.requests.append(LoggedRequest(path, params, status, at if at is not None else time.monotonic()))
 
     def __call__(self, environ, start_response):
+        arrived = time.monotonic()
         path = environ.get("PATH_INFO", "")
         params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         fault = self._take_fault(path, environ.get("QUERY_STRING", ""))
@@ -100,7 +102,7 @@ class FaultyAPI:
             return start_response(status_line, headers, exc_info)
 
         body = self.app(environ, recording_start_response)
-        self._log(path, params, status[0] if status else 0)
+        self._log(path, params, status[0] if status else 0, arrived)
         return body
 
 

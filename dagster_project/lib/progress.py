@@ -137,6 +137,9 @@ class Progress:
             tally.assets += 1
             rows = metadata.get("dagster/row_count")
             tally.rows += int(rows.value) if rows is not None else 0
+            tables = metadata.get("tables")
+            if tables is not None:
+                tally.notes.append(f"{tables.value} tables copied")
             before = metadata.get("rows_before_load")
             if rows is not None and before is not None:
                 tally.rows_loaded += int(rows.value) - int(before.value)
@@ -165,7 +168,8 @@ class Progress:
             return "will be retried"
         parts = []
         if tally.assets:
-            parts.append(f"{tally.assets} asset{'s' * (tally.assets != 1)}, {tally.rows:,} rows")
+            rows = f", {tally.rows:,} rows" if tally.rows else ""
+            parts.append(f"{tally.assets} asset{'s' * (tally.assets != 1)}{rows}")
         if tally.rows_loaded:
             parts.append(f"+{tally.rows_loaded:,} new")
         checks = tally.passed + tally.warned + tally.failed

@@ -28,7 +28,24 @@ def make_session(*, raise_for_status: bool = True) -> Session:
     honours Retry-After and caps it at `request_max_retry_delay`, so a server asking for an hour cannot stall a run."""
     client = Client(raise_for_status=raise_for_status)
     client.configure()
-    return client.session
+    session = client.session
+    session.hooks["response"].append(_log_retryable)
+    return session
+
+
+RETRIED_STATUSES = (429, 500, 502, 503, 504)
+
+
+def _log_retryable(response: Response, *args, **kwargs) -> None:
+    """Say so when an answer will be retried (dlt's client waits and asks again without a word)."""
+    if response.status_code in RETRIED_STATUSES:
+        retry_after = response.headers.get("Retry-After")
+        log.warning(
+            "HTTP %s from %s: retrying%s",
+            response.status_code,
+            response.url,
+            f" (server asks for {retry_after}s; capped at request_max_retry_delay)" if retry_after else "",
+        )
 
 
 def rest_client(base_url: str, paginator: BasePaginator | None = None, data_selector: str | None = None) -> RESTClient:
@@ -45,6 +62,7 @@ def raise_then(check):
     """A response hook: raise HTTPError for an error status (retried by the session), else run `check`."""
 
     def hook(response: Response, *args, **kwargs) -> None:
+        _log_retryable(response)  # a request's own hooks replace the session's
         response.raise_for_status()
         check(response)
 
