@@ -5,6 +5,9 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.lib.progress import LOGGERS
+from ingestion import settings
+
+settings.load_dotenv()  # `dg dev` and `dg check` started by hand read .env like every `treasury` command
 
 
 @dg.definitions

@@ -37,14 +37,16 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from ingestion.calendar import federal_holidays, is_business_day
 from ingestion.cftc_tff.fields import TREASURY_CONTRACTS
 from ingestion.common.cusip import CUSIP_PATTERN, is_valid_cusip
+
+if TYPE_CHECKING:  # pandas (with GX) is imported only when a suite runs: a build with nothing to validate skips it
+    import pandas as pd
 
 EXAMPLES = 20  # failing records named per expectation in the check's metadata
 WARNING = "warning"  # GX severity of a publication artefact: reported with its rows, blocks nothing
@@ -139,6 +141,8 @@ class SuiteOutcome:
 
 def _flag_non_business_days(column: str, flag: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def derive(df: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
         days = pd.to_datetime(df[column]).dt.date
         df[flag] = days.map(lambda d: d is None or pd.isna(d) or is_business_day(d))
         return df
@@ -154,12 +158,16 @@ def _on_report_day(day: date) -> bool:
 
 
 def _flag_report_days(df: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     days = pd.to_datetime(df["report_date"]).dt.date
     df["report_on_tuesday_or_holiday_shift"] = days.map(lambda d: d is None or pd.isna(d) or _on_report_day(d))
     return df
 
 
 def _flag_cusips(df: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     df["cusip_check_digit_valid"] = df["cusip"].map(lambda c: c is None or pd.isna(c) or is_valid_cusip(c))
     return df
 
@@ -525,6 +533,8 @@ SUITES: dict[tuple[str, str], RawTableSuite] = {
 
 
 def _jsonable(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

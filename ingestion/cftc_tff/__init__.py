@@ -47,9 +47,10 @@ class SocrataPaginator(OffsetPaginator):
     """$limit/$offset paging; Socrata sends no total, so a page shorter than the limit is the last."""
 
     def update_state(self, response: Response, data=None) -> None:
-        super().update_state(response, data)
         if data is not None and len(data) < self.limit:
-            self._has_next_page = False
+            # The total is known now: the paginator's own bound ends paging (no request for an empty page).
+            self.maximum_value = self.current_value + len(data)
+        super().update_state(response, data)
 
 
 def _socrata_page_problem(body) -> str | None:
@@ -67,13 +68,14 @@ def cftc_tff(
 ):
     """TFF futures-only positions released by `as_of`: the current value per key and every published vintage."""
     drift = drift if drift is not None else DriftReport()
-    last_report = latest_cftc_report_released(as_of or default_as_of())
     resource = f"{SOURCE}.tff_futures_only"
 
     @dlt.resource(name="tff_pages", selected=False)
     def tff_pages(
         report_date=dlt.sources.incremental(REPORT_DATE, initial_value=HISTORY_START, lag=lookback_days),
     ) -> Iterator[pa.Table]:
+        # When the pages are read (the release calendar loads pandas: not needed to declare the source).
+        last_report = latest_cftc_report_released(as_of or default_as_of())
         params = {
             "$where": f"{REPORT_DATE} >= '{report_date.start_value.isoformat()}T00:00:00' "
             f"AND {REPORT_DATE} <= '{last_report.isoformat()}T00:00:00'",
