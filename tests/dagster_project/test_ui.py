@@ -68,7 +68,7 @@ def ui(tmp_path):
         [
             sys.executable,
             "-m",
-            "ingestion",
+            "dagster_project.cli",
             "dev",
             "--sample",
             "--as-of",
