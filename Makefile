@@ -18,7 +18,8 @@ demo: setup
 test: setup
 	$(UV) run --frozen pytest
 
-# Everything but the tests marked slow (the UI end to end, kill -9 and concurrent runs): for the edit-test loop.
+# Everything but the tests marked slow (the UI end to end, kill -9, concurrent runs, builds beyond the session's
+# sample build): for the edit-test loop.
 test-fast: setup
 	$(UV) run --frozen pytest -m "not network and not slow"
 

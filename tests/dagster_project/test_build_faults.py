@@ -14,6 +14,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from dagster_project.lib.dbt import DBT_DIR
 from ingestion.emulator.server import base_urls, serve
@@ -34,6 +35,7 @@ def build(monkeypatch, urls) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.slow  # two whole builds
 def test_a_poisoned_cftc_page_fails_the_build_with_the_reason_and_keeps_the_serving_file(
     sample_build, tmp_path, monkeypatch
 ):

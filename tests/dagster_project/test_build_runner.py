@@ -9,6 +9,7 @@ import re
 from contextlib import redirect_stdout
 
 import dagster as dg
+import pytest
 
 from tests.conftest import use_sample_env
 from tests.dagster_project.test_build_faults import digest
@@ -23,6 +24,7 @@ def _build(argv: list[str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.slow  # two whole builds
 def test_a_build_is_quiet_is_recorded_and_a_no_change_build_skips_what_it_has(sample_build, tmp_path, monkeypatch):
     warehouse, serving = sample_build.copy_to(tmp_path / "build")
     use_sample_env(monkeypatch, warehouse, serving)

@@ -8,6 +8,7 @@ from contextlib import redirect_stdout
 from datetime import date
 
 import duckdb
+import pytest
 
 from ingestion.emulator.server import base_urls, serve
 from ingestion.pipelines import run_ingest
@@ -50,6 +51,7 @@ def test_every_request_is_capped_at_the_as_of_date(tmp_path):
     assert [r.path.rsplit("/", 2)[-2] for r in emulator.requests_to("daily-treasury-rates.csv")][-1] == "2025"
 
 
+@pytest.mark.slow  # a whole extra build
 def test_a_build_as_of_a_past_date_on_a_later_warehouse_publishes_nothing_after_it(sample_build, tmp_path, monkeypatch):
     """`treasury build --as-of 2025-05-02` on a warehouse already loaded to 2025-06-30: the marts and the serving file
     hold nothing dated or released after 2025-05-02 (the staging models filter on the release calendars)."""

@@ -244,6 +244,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
+@pytest.mark.slow  # a whole extra warehouse, as of a later date
 @pytest.mark.parametrize(
     ("table", "key", "cutoff_column", "provenance"),
     [
