@@ -56,6 +56,14 @@ def warehouse(tmp_path) -> Path:
 
 
 @pytest.fixture
+def loaded(sample_build, warehouse):
+    """The test's warehouse holding every source as of AS_OF: a copy of the session's sample build (the same data the
+    emulator serves, and dlt's state in it), instead of loading the whole CFTC history again."""
+    shutil.copy(sample_build.warehouse, warehouse)
+    return warehouse
+
+
+@pytest.fixture
 def emulator() -> FaultyAPI:
     return emulated(as_of=AS_OF)
 

@@ -284,9 +284,8 @@ def test_full_load_incremental_rerun_and_paging(warehouse, served, monkeypatch):
     assert query(warehouse, "select count(*) from raw_cftc_tff.tff_futures_only_vintages") == [(n,)]
 
 
-def test_a_corrected_week_updates_current_values_and_keeps_the_old_vintage(warehouse, served):
-    _, urls = served
-    ingest(warehouse, urls)
+def test_a_corrected_week_updates_current_values_and_keeps_the_old_vintage(loaded):
+    warehouse = loaded
     sql = f"select {REPORT_DATE}, lev_money_positions_short from raw_cftc_tff.tff_futures_only where cftc_contract_market_code = '043602' order by 1 desc limit 3"
     original = query(warehouse, sql)
     with serve(Emulator(as_of=AS_OF, revised=True)) as root:
@@ -309,9 +308,8 @@ def test_a_corrected_week_updates_current_values_and_keeps_the_old_vintage(wareh
     assert query(warehouse, "select count(*) from raw_cftc_tff.tff_futures_only") == [(TABLE.num_rows,)]
 
 
-def test_moving_as_of_adds_the_new_weeks(warehouse, served):
-    _, urls = served
-    ingest(warehouse, urls)
+def test_moving_as_of_adds_the_new_weeks(loaded):
+    warehouse = loaded
     later = AS_OF + timedelta(days=21)
     with serve(Emulator(as_of=later)) as root:
         ingest(warehouse, base_urls(root), as_of=later)

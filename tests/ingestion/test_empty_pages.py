@@ -51,12 +51,12 @@ def test_fiscaldata_pages_with_no_rows_load_nothing_and_succeed_on_the_replay(re
     assert answered and all("auction_date:lte:2023-01-31" in p["filter"] for p in answered)
 
 
-def test_a_final_socrata_page_that_is_empty_loads_as_success_on_the_emulator(warehouse, monkeypatch):
+def test_a_final_socrata_page_that_is_empty_loads_as_success_on_the_emulator(loaded, monkeypatch):
     """101 contracts a week: with 101 rows a page, every page is full and the last one is `[]`."""
+    warehouse = loaded  # CFTC loaded as of 2025-06-30
     emulator = emulated(as_of=date(2025, 6, 30))
     with serve(emulator) as root:
         urls = base_urls(root)
-        assert run_ingest(["cftc_tff"], warehouse=warehouse, as_of=date(2025, 6, 30), base_urls=urls).ok
         before = _rows(warehouse, "raw_cftc_tff.tff_futures_only")
         monkeypatch.setenv("SOURCES__CFTC_TFF__PAGE_SIZE", "101")
         emulator.requests.clear()

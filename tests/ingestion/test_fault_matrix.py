@@ -84,9 +84,9 @@ def _future_report(rows: list[dict]) -> list[dict]:
     return [*rows, poisoned]
 
 
-def test_a_future_dated_cftc_row_fails_the_load_and_never_moves_the_cursor(tampered, warehouse):
+def test_a_future_dated_cftc_row_fails_the_load_and_never_moves_the_cursor(tampered, loaded):
     tamper, urls = tampered
-    assert ingest(warehouse, urls, "cftc_tff").ok
+    warehouse = loaded
     tables = ("raw_cftc_tff.tff_futures_only", "raw_cftc_tff.tff_futures_only_vintages")
     before = snapshot(warehouse, *tables)
     tamper.once("/resource/", _future_report)
@@ -256,13 +256,13 @@ def test_any_path_works_for_the_warehouse(tampered, tmp_path):
         assert con.execute("select max(curve_date) from raw_par_yield_curve.daily_par_yields").fetchone() == (AS_OF,)
 
 
-def test_a_new_process_resumes_from_the_state_in_the_warehouse(tampered, warehouse):
+def test_a_new_process_resumes_from_the_state_in_the_warehouse(tampered, loaded):
     """dlt's working folder is per process; the incremental state is restored from the warehouse itself."""
     import subprocess
     import sys
 
     tamper, urls = tampered
-    assert ingest(warehouse, urls, "cftc_tff").ok
+    warehouse = loaded
     tamper.emulator.requests.clear()
     script = (
         "import sys; from datetime import date; from ingestion.pipelines import run_ingest;"
@@ -326,10 +326,9 @@ def test_a_truncated_tic_history_is_refused_and_retires_nothing(tampered, wareho
     assert snapshot(warehouse, *tables) == before
 
 
-def test_a_full_refresh_reloads_history_and_keeps_every_vintage(tampered, warehouse):
+def test_a_full_refresh_reloads_history_and_keeps_every_vintage(tampered, loaded):
     tamper, urls = tampered
-    for source in ("cftc_tff", "tic_holdings"):
-        assert ingest(warehouse, urls, source).ok
+    warehouse = loaded
     tables = ("raw_cftc_tff.tff_futures_only_vintages", "raw_tic_holdings.major_foreign_holders_vintages")
     before = snapshot(warehouse, *tables)
     tamper.emulator.requests.clear()
