@@ -161,7 +161,8 @@ def run_pipeline(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     file_handler = logging.FileHandler(log_path, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    python_loggers = [logging.getLogger(name) for name in ("treasury", "dlt", "py.warnings")]
+    # dagster's own Python warnings too (they have no handler: Python would print them to stderr).
+    python_loggers = [logging.getLogger(name) for name in ("treasury", "dlt", "dagster", "py.warnings")]
     for logger in python_loggers:
         logger.addHandler(file_handler)
     logging.captureWarnings(True)
