@@ -25,6 +25,7 @@ from dlt.pipeline.helpers import pipeline_drop
 
 from ingestion import settings
 from ingestion.cftc_tff import cftc_tff
+from ingestion.common.lock import process_alive
 from ingestion.common.records import DriftReport
 from ingestion.common.warehouse import row_counts
 from ingestion.par_yield_curve import par_yield_curve
@@ -54,16 +55,6 @@ def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport
     raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @cache
 def _working_dir() -> Path:
     """dlt's working folder (extracted pages, load packages, a copy of the state): one per process, removed at exit.
@@ -78,7 +69,7 @@ def _working_dir() -> Path:
     # A run killed with -9 cannot clean up after itself: remove the folders of processes that no longer exist.
     for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
         pid = stale.name.removeprefix(prefix).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -21,6 +21,7 @@ import dagster as dg
 
 from dagster_project.lib.progress import Progress, activate
 from ingestion import settings
+from ingestion.common.lock import process_alive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The tag that names the process running a CLI build, so a later build can tell that it died.
@@ -86,16 +87,6 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark failed the CLI builds recorded as running whose process is gone, and free their concurrency slots; the
     ids of the runs released."""
@@ -103,7 +94,7 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished)):
         pid = run.tags.get(PID_TAG)
-        if pid is None or not pid.isdigit() or (int(pid) == os.getpid() or _alive(int(pid))):
+        if pid is None or not pid.isdigit() or (int(pid) == os.getpid() or process_alive(int(pid))):
             continue
         if run.status != dg.DagsterRunStatus.NOT_STARTED:
             instance.report_run_failed(run, message=f"the build's process (pid {pid}) is gone: killed")

@@ -158,10 +158,10 @@ class Progress:
             if _is_check_step(step) and clean:
                 self._passed_checks.append((tally.passed, seconds))
                 return
-            self.line(f"  {step_label(step):<50}{self._describe(kind, tally, event):<50}{seconds:>6.1f}s")
+            self.line(f"  {step_label(step):<50}{self._describe(kind, tally):<50}{seconds:>6.1f}s")
 
     @staticmethod
-    def _describe(kind: str, tally: StepTally, event: dg.DagsterEvent) -> str:
+    def _describe(kind: str, tally: StepTally) -> str:
         if kind == "STEP_SKIPPED":
             return "skipped (nothing upstream was materialized)"
         if kind == "STEP_UP_FOR_RETRY":

@@ -12,7 +12,7 @@ import logging
 from contextlib import contextmanager
 
 from dlt.common.json import json
-from dlt.sources.helpers.requests.retry import Client
+from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_STATUS, Client
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
@@ -33,15 +33,13 @@ def make_session(*, raise_for_status: bool = True) -> Session:
     return session
 
 
-RETRIED_STATUSES = (429, 500, 502, 503, 504)
-
-
 def _log_retryable(response: Response, *args, **kwargs) -> None:
-    """Say so when an answer will be retried (dlt's client waits and asks again without a word)."""
-    if response.status_code in RETRIED_STATUSES:
+    """Say so when an answer is one dlt's client retries (it waits and asks again without a word, until
+    `request_max_attempts` is used up)."""
+    if response.status_code in DEFAULT_RETRY_STATUS:  # the statuses dlt's client retries
         retry_after = response.headers.get("Retry-After")
         log.warning(
-            "HTTP %s from %s: retrying%s",
+            "HTTP %s from %s: retried while attempts remain%s",
             response.status_code,
             response.url,
             f" (server asks for {retry_after}s; capped at request_max_retry_delay)" if retry_after else "",

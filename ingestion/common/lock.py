@@ -22,6 +22,18 @@ import duckdb
 from ingestion.common.warehouse import connect
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one of another user counts): how a run left behind by a killed
+    process is told from a running one."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class WarehouseBusy(RuntimeError):
     """Another process writes the warehouse, or holds it open."""
 
