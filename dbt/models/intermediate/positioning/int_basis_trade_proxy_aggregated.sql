@@ -1,5 +1,5 @@
 -- Leveraged funds' gross short across all Treasury futures, per report date, in contracts, DV01 and
--- 10-year equivalents: the usual basis-trade proxy (it overstates basis activity: not every short is a basis leg).
+-- 10-year equivalents: the usual basis-trade proxy; with both groups' nets in 10-year equivalents beside it (it overstates basis activity: not every short is a basis leg).
 with
 
 treasury_leveraged as (
@@ -15,7 +15,11 @@ aggregated as (
         sum(short_contracts * dv01_usd_per_contract) filter (where trader_group = 'leveraged_funds') as leveraged_gross_short_dv01_usd,
         sum(short_contracts * dv01_usd_per_contract / ten_year_dv01_usd_per_contract)
         filter (where trader_group = 'leveraged_funds') as leveraged_gross_short_10y_equivalents,
-        sum(long_contracts * dv01_usd_per_contract) filter (where trader_group = 'asset_manager') as asset_manager_gross_long_dv01_usd
+        sum(long_contracts * dv01_usd_per_contract) filter (where trader_group = 'asset_manager') as asset_manager_gross_long_dv01_usd,
+        sum((long_contracts - short_contracts) * dv01_usd_per_contract / ten_year_dv01_usd_per_contract)
+        filter (where trader_group = 'leveraged_funds') as leveraged_net_10y_equivalents,
+        sum((long_contracts - short_contracts) * dv01_usd_per_contract / ten_year_dv01_usd_per_contract)
+        filter (where trader_group = 'asset_manager') as asset_manager_net_10y_equivalents
     from treasury_leveraged
     group by report_date
 )

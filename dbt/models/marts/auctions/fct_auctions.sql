@@ -71,4 +71,4 @@ compared as (
         )
 )
 
-select * from compared
+{{ select_published("compared") }}

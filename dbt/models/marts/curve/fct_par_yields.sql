@@ -23,4 +23,4 @@ changes as (
     window by_tenor as (partition by tenor_column order by curve_date)
 )
 
-select * from changes
+{{ select_published("changes") }}

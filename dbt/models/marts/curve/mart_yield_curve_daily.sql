@@ -43,6 +43,10 @@ scored as (
         {%- endfor %}
     from changes
     window prior_250 as (order by curve_date rows between 250 preceding and 1 preceding)
+),
+
+published as (
+    select * exclude (previous_yield_10y_pct, previous_yield_30y_pct) from scored
 )
 
-select * exclude (previous_yield_10y_pct, previous_yield_30y_pct) from scored
+{{ select_published('published') }}

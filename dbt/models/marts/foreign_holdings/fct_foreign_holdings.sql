@@ -37,6 +37,9 @@ final as (
         with_total.month_end,
         with_total.country,
         with_total.row_type,
+        -- Lines that are not in the country map (totals, memo lines) keep their published name.
+        coalesce(countries.country_display_name, with_total.country) as country_display_name,
+        countries.iso_alpha3,
         coalesce(countries.is_custody_centre, false) as is_custody_centre,
         coalesce(countries.is_aggregate, with_total.row_type <> 'country') as is_aggregate,
         with_total.holdings_usd_bn,
@@ -67,4 +70,4 @@ scored as (
     window prior_24 as (partition by country order by month_index rows between 24 preceding and 1 preceding)
 )
 
-select * from scored
+{{ select_published("scored") }}

@@ -46,4 +46,4 @@ scored as (
         trailing_52 as (partition by contract_code, trader_group order by report_date rows between 51 preceding and current row)
 )
 
-select * from scored
+{{ select_published("scored") }}

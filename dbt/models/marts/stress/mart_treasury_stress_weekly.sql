@@ -157,9 +157,13 @@ final as (
                     / components_available
         end as composite_stress_score
     from counted
+),
+
+flagged as (
+    select
+        *,
+        coalesce(composite_stress_score >= {{ var('stress_flag_threshold') }}, false) as is_stress_week
+    from final
 )
 
-select
-    *,
-    coalesce(composite_stress_score >= {{ var('stress_flag_threshold') }}, false) as is_stress_week
-from final
+{{ select_published('flagged') }}
