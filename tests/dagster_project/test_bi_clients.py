@@ -192,7 +192,7 @@ def test_sqlalchemy_inspector_describes_every_mart_in_the_project_environment(sa
         assert inspector.get_foreign_keys(mart, schema="marts") == []
         assert inspector.get_indexes(mart, schema="marts") == []
     table = sqlalchemy.Table("mart_treasury_stress_weekly", sqlalchemy.MetaData(), schema="marts", autoload_with=engine)
-    assert str(table.c.composite_stress_score.type) == "DOUBLE PRECISION"
+    assert str(table.c.composite_stress_score.type) == "FLOAT"
     assert str(table.c.yield_10y_close_pct.type) == "NUMERIC(18, 3)"
     engine.dispose()
 
