@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 # what it imports from source, about 8 s of a build and more in each dbt child. Compile once at install instead.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup demo test test-fast lint bench
+.PHONY: setup demo test test-fast lint bench bi-check docs
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -38,3 +38,16 @@ lint: setup
 # How fast the pipeline is on this machine: cold and no-change builds, ingest alone, each step, peak memory, imports.
 bench: setup
 	$(UV) run --frozen python scripts/bench.py
+
+# A real BI tool end to end: Apache Superset in its own environment (.bi/, pinned in bi/superset/requirements.txt),
+# on 127.0.0.1, charts the stress board from the serving file `make demo` writes; screenshots in data/bi-check/.
+# Needs Chromium and chromedriver (Debian: chromium chromium-driver; .ci/run installs them).
+bi-check: demo
+	TREASURY_UV="$(UV)" $(UV) run --frozen python scripts/bi_check.py
+
+# The dbt docs site (every model, column, test and the lineage graph) on http://127.0.0.1:8080, with the catalog
+# read from the warehouse `make demo` built (or $$TREASURY_WAREHOUSE).
+docs: setup
+	cd dbt && export TREASURY_WAREHOUSE="$${TREASURY_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb}" \
+		&& $(UV) run --frozen dbt docs generate --quiet \
+		&& $(UV) run --frozen dbt docs serve --host 127.0.0.1 --port 8080 --no-browser

@@ -31,6 +31,7 @@ MARTS = (
     "fct_par_yields",
     "mart_yield_curve_daily",
     "fct_futures_positioning",
+    "fct_basis_trade_proxy_weekly",
     "fct_foreign_holdings",
     "mart_treasury_stress_weekly",
 )

@@ -114,7 +114,18 @@ def test_the_duckdb_1x_cli_reads_every_mart(sample_build):
     expected = _mart_counts(sample_build.serving)
     query = " union all ".join(f"select '{m}' as mart, count(*) as n from marts.{m}" for m in MARTS)
     result = subprocess.run(
-        [*_uv(), "tool", "run", "--quiet", "--from", DUCKDB_CLI, "duckdb", "-readonly", "-json", str(sample_build.serving)],
+        [
+            *_uv(),
+            "tool",
+            "run",
+            "--quiet",
+            "--from",
+            DUCKDB_CLI,
+            "duckdb",
+            "-readonly",
+            "-json",
+            str(sample_build.serving),
+        ],
         input=f"select version() as v;\n{query};\n",
         capture_output=True,
         text=True,
@@ -128,7 +139,9 @@ def test_the_duckdb_1x_cli_reads_every_mart(sample_build):
 
 def test_every_mart_and_column_carries_its_dbt_description(sample_build):
     with duckdb.connect(str(sample_build.serving), read_only=True) as con:
-        tables = dict(con.execute("select table_name, comment from duckdb_tables() where schema_name = 'marts'").fetchall())
+        tables = dict(
+            con.execute("select table_name, comment from duckdb_tables() where schema_name = 'marts'").fetchall()
+        )
         columns = con.execute(
             "select table_name, column_name, comment from duckdb_columns() where schema_name = 'marts'"
         ).fetchall()

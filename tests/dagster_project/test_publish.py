@@ -19,8 +19,8 @@ def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
     evaluations = sample_build.check_evaluations
     assert all(check.passed for check in evaluations)
     names = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
-    # 59 dbt data tests, 12 dbt unit tests, 7 Great Expectations suites, 4 freshness checks
-    assert len(names) == 82
+    # 73 dbt data tests, 14 dbt unit tests, 7 Great Expectations suites, 4 freshness checks
+    assert len(names) == 98
     assert ("marts/fct_auctions", "test_fct_auctions_demand_metrics") in names  # unit tests are checks too
     assert ("cftc_tff/tff_futures_only", "great_expectations") in names  # the raw-table suites ran
     assert ("par_yield_curve/daily_par_yields", "fresh_per_release_calendar") in names

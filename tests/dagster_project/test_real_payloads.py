@@ -105,15 +105,19 @@ def test_auction_results_reproduce_the_published_figures(replay_build):
         published, recomputed, discount, investment, indirect, direct, dealer, offering = mart[
             (record["cusip"], record["auction_date"])
         ]
-        assert published == float(record["bid_to_cover_ratio"])
-        assert abs(recomputed - published) <= 0.005 + 1e-9  # the published ratio is rounded to 2 dp
+        # The marts publish DECIMAL: the published figures come back exactly, digit for digit.
+        assert published == Decimal(record["bid_to_cover_ratio"])
+        assert abs(recomputed - published) <= Decimal("0.005")  # the published ratio is rounded to 2 dp
         # Bills stop at the high investment rate (bond-equivalent); the discount rate is kept beside it.
-        assert discount == float(record["high_discnt_rate"]) and investment == float(record["high_investment_rate"])
+        assert discount == Decimal(record["high_discnt_rate"]) and investment == Decimal(record["high_investment_rate"])
         comp = Decimal(record["comp_accepted"])
-        assert indirect == pytest.approx(float(Decimal(record["indirect_bidder_accepted"]) / comp * 100), abs=1e-9)
-        assert direct == pytest.approx(float(Decimal(record["direct_bidder_accepted"]) / comp * 100), abs=1e-9)
-        assert dealer == pytest.approx(float(Decimal(record["primary_dealer_accepted"]) / comp * 100), abs=1e-9)
-        assert offering == float(record["offering_amt"])
+        for share, field in (
+            (indirect, "indirect_bidder_accepted"),
+            (direct, "direct_bidder_accepted"),
+            (dealer, "primary_dealer_accepted"),
+        ):
+            assert abs(share - Decimal(record[field]) / comp * 100) <= Decimal("0.0005")  # % to 3 dp
+        assert offering == Decimal(record["offering_amt"])
 
 
 def test_the_weak_30_year_bond_of_november_2023_reconciles(replay_build):
@@ -126,9 +130,9 @@ def test_the_weak_30_year_bond_of_november_2023_reconciles(replay_build):
            from marts.fct_auctions where cusip = ?""",
         [CONVERTED_CUSIP],
     )
-    assert (security_class, term, high_yield, published) == ("Bond", "30-Year", 4.769, 2.24)
-    assert round(recomputed, 2) == 2.24
-    assert (indirect, direct, dealer) == (60.11, 15.16, 24.73)
+    assert (security_class, term, high_yield, published) == ("Bond", "30-Year", Decimal("4.769"), Decimal("2.24"))
+    assert round(recomputed, 2) == Decimal("2.24")
+    assert (indirect, direct, dealer) == (Decimal("60.11"), Decimal("15.16"), Decimal("24.73"))
 
 
 def test_curve_points_are_the_published_values_good_friday_2023_included(replay_build):
@@ -136,9 +140,9 @@ def test_curve_points_are_the_published_values_good_friday_2023_included(replay_
     rows = list(csv.DictReader(io.StringIO(text)))
     published = {
         date(int(r["Date"][6:]), int(r["Date"][:2]), int(r["Date"][3:5])): (
-            float(r["2 Yr"]),
-            float(r["10 Yr"]),
-            float(r["30 Yr"]),
+            Decimal(r["2 Yr"]),
+            Decimal(r["10 Yr"]),
+            Decimal(r["30 Yr"]),
         )
         for r in rows
     }
@@ -156,7 +160,7 @@ def test_curve_points_are_the_published_values_good_friday_2023_included(replay_
         replay_build.serving, "select spread_2s10s_bp from marts.mart_yield_curve_daily where curve_date = '2023-04-07'"
     )
     two, ten, _ = published[date(2023, 4, 7)]
-    assert spread == pytest.approx(100 * (ten - two))
+    assert spread == 100 * (ten - two)  # exact in DECIMAL bp
 
 
 def test_tic_grand_totals_are_the_published_totals(replay_build):

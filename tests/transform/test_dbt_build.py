@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -77,7 +78,7 @@ def test_april_2025_three_year_auction_shows_weak_demand(warehouse):
         from marts.fct_auctions where auction_date = '2025-04-08' and term_group = '3-Year'""",
     )
     offering, direct_pct, tail_bp, direct_z, tail_vs_avg = row[0]
-    assert offering == 58e9 and direct_pct == 6.2
+    assert offering == Decimal(58e9) and direct_pct == Decimal("6.2")  # published as DECIMAL: exact
     assert tail_bp > 2.5 and tail_vs_avg > 2.0  # tailed against the prior close and against recent 3-years
     assert direct_z < -2.0  # directs far below their usual share
 
@@ -91,7 +92,7 @@ def test_thirty_year_five_percent_crossing_flagged_that_week(warehouse):
     assert flagged == [(date(2025, 4, 9),)]
     assert query(
         path, "select yield_10y_pct, spread_2s10s_bp from marts.mart_yield_curve_daily where curve_date = '2025-04-09'"
-    ) == [(4.46, pytest.approx(55.0))]
+    ) == [(Decimal("4.46"), Decimal("55"))]  # exact: 4.46 - 3.91 is 55 bp, not 55.000000000000004
 
 
 def test_tail_proxy_is_null_for_tips_and_frns(warehouse):
