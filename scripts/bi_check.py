@@ -415,9 +415,11 @@ SCREENSHOT = textwrap.dedent(
         sys.exit("could not log in to Superset through /login/")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1500",
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
         options.add_argument(flag)
+    # Chrome's network log: every request the page attempted, answered or not.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
     report = []
     try:
@@ -434,11 +436,13 @@ SCREENSHOT = textwrap.dedent(
             if "No results were returned" in driver.page_source:
                 sys.exit(f"{job['path']}: a chart returned no rows (is the serving file current? the board shows "
                          "the last two years up to today)")
-            outside = driver.execute_script(
-                "return performance.getEntriesByType('resource').map(e => e.name)"
-                ".filter(u => !u.startsWith('http://127.0.0.1') && !u.startsWith('data:') && !u.startsWith('blob:'))"
-            )
-            report.append({"png": job["png"], "outside_requests_attempted": outside})
+            requested = [
+                json.loads(entry["message"])["message"]["params"]["request"]["url"]
+                for entry in driver.get_log("performance")
+                if '"Network.requestWillBeSent"' in entry["message"]
+            ]
+            outside = sorted({u for u in requested if not u.startswith(("http://127.0.0.1", "data:", "blob:"))})
+            report.append({"png": job["png"], "requests": len(requested), "outside_requests_attempted": outside})
     finally:
         driver.quit()
     print(json.dumps(report))
@@ -491,9 +495,11 @@ def screenshots(api: Superset, bin_dir: Path, out: Path, chart_id: int, dashboar
         shot["colours"] = int(colours)
         if shot["colours"] < 50:
             fail(f"{shot['png']} looks blank ({colours} colours)")
+        outside = shot["outside_requests_attempted"]
         say(
-            f"screenshot {shown(shot['png'])}: {shot['colours']:,} colours; requests beyond "
-            f"127.0.0.1 attempted and blocked: {len(shot['outside_requests_attempted'])}"
+            f"screenshot {shown(shot['png'])}: {shot['colours']:,} colours; {shot['requests']} requests, "
+            f"{len(outside)} beyond 127.0.0.1 (blocked: the browser resolves no other host)"
+            + (f": {', '.join(outside)}" if outside else "")
         )
     return report
 
@@ -511,6 +517,7 @@ def export_bundle(api: Superset, serving: Path) -> None:
         "dashboard/",
         json={"dashboard_title": DASHBOARD_TITLE, "slug": "treasury-stress-board", "published": True},
     )["id"]
+    chart_ids: dict[str, int] = {}
     for chart in chart_definitions():
         found = api.call(
             "get", "dataset/", params={"q": f"(filters:!((col:table_name,opr:eq,value:'{chart['table']}')))"}
@@ -523,7 +530,7 @@ def export_bundle(api: Superset, serving: Path) -> None:
             )["id"]
         )
         params = {**chart["params"], "datasource": f"{dataset_id}__table"}
-        api.call(
+        chart_ids[chart["name"]] = api.call(
             "post",
             "chart/",
             json={
@@ -534,7 +541,37 @@ def export_bundle(api: Superset, serving: Path) -> None:
                 "params": json.dumps(params),
                 "dashboards": [dashboard_id],
             },
-        )
+        )["id"]
+    # The composite across the top; the 5% chart and the auction scorecard side by side below it.
+    names = [c["name"] for c in chart_definitions()]
+    rows = [[(names[0], 12, 70)], [(names[1], 6, 60), (names[2], 6, 60)]]
+    layout: dict = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"type": "HEADER", "id": "HEADER_ID", "meta": {"text": DASHBOARD_TITLE}},
+    }
+    for number, row in enumerate(rows, start=1):
+        row_id = f"ROW-{number}"
+        layout["GRID_ID"]["children"].append(row_id)
+        layout[row_id] = {
+            "type": "ROW",
+            "id": row_id,
+            "children": [],
+            "parents": ["ROOT_ID", "GRID_ID"],
+            "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        }
+        for name, width, height in row:
+            chart_key = f"CHART-{chart_ids[name]}"
+            layout[row_id]["children"].append(chart_key)
+            layout[chart_key] = {
+                "type": "CHART",
+                "id": chart_key,
+                "children": [],
+                "parents": ["ROOT_ID", "GRID_ID", row_id],
+                "meta": {"chartId": chart_ids[name], "width": width, "height": height, "sliceName": name},
+            }
+    api.call("put", f"dashboard/{dashboard_id}", json={"position_json": json.dumps(layout)})
     response = api.http.get(f"{api.base}/api/v1/dashboard/export/", params={"q": f"!({dashboard_id})"}, timeout=120)
     if not response.ok:
         fail(f"export: HTTP {response.status_code}: {response.text[:500]}")
@@ -546,7 +583,32 @@ def export_bundle(api: Superset, serving: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             text = bundle.read(name).decode()
             target.write_text(text.replace(serving_uri(serving), URI_PLACEHOLDER))
+    _pin_layout_to_chart_uuids()
     say(f"exported the stress board to {BUNDLE.relative_to(ROOT)}")
+
+
+def _pin_layout_to_chart_uuids() -> None:
+    """Superset's export keys the layout's charts by this instance's ids, and appends a row of its own for charts
+    whose layout entry has no uuid. An import maps charts by uuid: put each chart's uuid in the layout and drop the
+    appended row, so the board keeps its shape in any Superset."""
+    import yaml  # PyYAML, a dbt dependency
+
+    uuids = {}
+    for path in (BUNDLE / "charts").glob("*.yaml"):
+        chart = yaml.safe_load(path.read_text())
+        uuids[chart["slice_name"]] = chart["uuid"]
+    [dashboard_path] = (BUNDLE / "dashboards").glob("*.yaml")
+    dashboard = yaml.safe_load(dashboard_path.read_text())
+    position = dashboard["position"]
+    ours = set(position["GRID_ID"]["children"]) & {k for k in position if k.startswith("ROW-") and k[4:].isdigit()}
+    for key in [k for k in position if k.startswith("ROW-") and k not in ours]:
+        for child in position.pop(key)["children"]:
+            position.pop(child, None)
+        position["GRID_ID"]["children"].remove(key)
+    for key, item in position.items():
+        if key.startswith("CHART-"):
+            item["meta"]["uuid"] = uuids[item["meta"]["sliceName"]]
+    dashboard_path.write_text(yaml.safe_dump(dashboard, sort_keys=False, allow_unicode=True))
 
 
 def main() -> int:
