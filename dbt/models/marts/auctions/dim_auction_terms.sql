@@ -26,7 +26,7 @@ select
     term_years,
     -- The nominal coupon terms the stress board's auction component and the benchmark curve points use.
     security_class in ('Note', 'Bond') as is_nominal_coupon,
-    row_number() over (order by security_type = 'Bill' desc, term_years, security_class) as sort_order,
+    row_number() over (order by security_type = 'Bill' desc, term_years, security_class asc) as sort_order,
     auctions,
     first_auction_date,
     last_auction_date

@@ -14,10 +14,12 @@ scored as (
         leveraged_gross_short_10y_equivalents,
         leveraged_gross_short_dv01_change_1w_usd,
         case
-            when count(leveraged_gross_short_dv01_change_1w_usd) over prior_156 >= 26
+            when
+                count(leveraged_gross_short_dv01_change_1w_usd) over prior_156 >= 26
                 and stddev_samp(leveraged_gross_short_dv01_change_1w_usd) over prior_156 > 0
-                then (leveraged_gross_short_dv01_change_1w_usd - avg(leveraged_gross_short_dv01_change_1w_usd) over prior_156)
-                / stddev_samp(leveraged_gross_short_dv01_change_1w_usd) over prior_156
+                then
+                    (leveraged_gross_short_dv01_change_1w_usd - avg(leveraged_gross_short_dv01_change_1w_usd) over prior_156)
+                    / stddev_samp(leveraged_gross_short_dv01_change_1w_usd) over prior_156
         end as leveraged_gross_short_dv01_change_1w_z_prior_156w,
         leveraged_net_10y_equivalents,
         asset_manager_net_10y_equivalents,
