@@ -25,6 +25,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE_DATA = Path(__file__).resolve().parents[2] / "shared" / "reference-data"
 # A fixed as-of date keeps the synthetic history identical from run to run.
 AS_OF = date(2025, 6, 30)
+# The alert rules active on AS_OF in the sample (WARN checks on mart_stress_alerts, never blocking): the 2-year of
+# 25 June drew weak cover (z -3.0), the 5-year of 26 June little indirect demand (z -3.1).
+ACTIVE_ALERTS_ON_AS_OF = {"active_alert_weak_auction_bid_to_cover", "active_alert_weak_auction_indirect_demand"}
 
 
 @pytest.fixture(autouse=True)

@@ -34,6 +34,7 @@ MARTS = (
     "fct_basis_trade_proxy_weekly",
     "fct_foreign_holdings",
     "mart_treasury_stress_weekly",
+    "mart_stress_alerts",
 )
 
 

@@ -31,6 +31,7 @@ MARTS = (
     "fct_foreign_holdings",
     "fct_futures_positioning",
     "fct_par_yields",
+    "mart_stress_alerts",
     "mart_treasury_stress_weekly",
     "mart_yield_curve_daily",
 )

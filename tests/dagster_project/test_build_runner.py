@@ -37,8 +37,8 @@ def test_a_build_is_quiet_is_recorded_and_a_no_change_build_skips_what_it_has(sa
     lines = first.splitlines()
     assert len(lines) <= 40 and "\x1b[" not in first, first
     assert re.search(r"^  ingest cftc_tff +2 assets, [\d,]+ rows .* [\d.]+s$", first, re.M), first
-    assert re.search(r"^  dbt build \(seeds, models, tests\) +22 assets, [\d,]+ rows; 73/73 checks passed", first, re.M)
-    assert re.search(r"^  dbt unit tests +14/14 checks passed", first, re.M), first
+    assert re.search(r"^  dbt build \(seeds, models, tests\) +23 assets, [\d,]+ rows; 86/86 checks passed", first, re.M)
+    assert re.search(r"^  dbt unit tests +18/18 checks passed", first, re.M), first
     assert re.search(r"^  publish serving file +1 asset", first, re.M), first
     assert "START" not in first and "Running dbt" not in first  # dbt's and Dagster's own lines are in the log
     log = re.search(r"log \(Dagster, dbt and dlt lines\): (.+)$", first, re.M)[1]

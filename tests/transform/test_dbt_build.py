@@ -14,7 +14,7 @@ from dagster_project.lib.dbt import DBT_PROJECT, MARTS
 from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from tests.builds import dbt_build
-from tests.conftest import reference
+from tests.conftest import ACTIVE_ALERTS_ON_AS_OF, reference
 from tests.replay import replay_server
 
 
@@ -32,7 +32,8 @@ def query(path, sql):
 def test_every_model_and_test_passes(warehouse):
     _, build = warehouse
     failed = [(e.asset_key.to_user_string(), e.check_name) for e in build.check_evaluations if not e.passed]
-    assert failed == []
+    # Only the alert rules active on the as-of date warn (mart_stress_alerts: WARN checks, never blocking).
+    assert sorted(failed) == sorted(("marts/mart_stress_alerts", name) for name in ACTIVE_ALERTS_ON_AS_OF)
     names = {e.check_name for e in build.check_evaluations}
     assert len([n for n in names if n.startswith("test_")]) >= 5  # dbt unit tests
     assert len([n for n in names if n.startswith(("not_null", "unique", "accepted", "expression", "assert"))]) >= 30
