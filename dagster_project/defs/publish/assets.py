@@ -96,6 +96,8 @@ def publish_assets() -> dg.Definitions:
             metadata={
                 "path": str(serving),
                 "tables": len(rows),
+                # The as-of date of the data: the alert sensor delivers what became public up to it.
+                "as_of": settings.as_of().isoformat(),
                 # What these marts were built from: a later build with the same inputs skips dbt and publish.
                 INPUTS_FINGERPRINT: fingerprint,
                 SERVING_STAT: serving_stat(serving),
