@@ -190,6 +190,26 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The path of the last stress report (and open it with --open)."""
+    from dagster_project.lib.report import report_dir
+
+    if args.serving:
+        os.environ[settings.SERVING_ENV] = str(Path(args.serving).absolute())
+    path = report_dir(settings.serving_path()) / "index.html"
+    if not path.exists():
+        print(f"no report at {path}: `treasury build` writes it after publishing the serving file", file=sys.stderr)
+        return 1
+    print(path)
+    if args.open:
+        import webbrowser
+
+        if not webbrowser.open(path.as_uri()):
+            print("no browser found to open it; open the path above", file=sys.stderr)
+            return 1
+    return 0
+
+
 def _add_sample_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample",
@@ -253,6 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="last date of the synthetic history (default today)"
     )
     emulator.set_defaults(func=cmd_emulator)
+
+    report_cmd = sub.add_parser(
+        "report",
+        help="print the path of the last weekly stress report (--open: open it)",
+        description="Print the path of the last stress report that `treasury build` wrote (data/report/index.html, "
+        "$TREASURY_REPORT_DIR): one HTML file that opens offline, with a PNG per chart beside it.",
+    )
+    report_cmd.add_argument("--open", action="store_true", help="open it in the default browser")
+    report_cmd.add_argument(
+        "--serving", metavar="PATH", help="the serving file the report sits beside ($TREASURY_SERVING)"
+    )
+    report_cmd.set_defaults(func=cmd_report)
     return parser
 
 

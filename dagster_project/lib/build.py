@@ -55,6 +55,7 @@ class RunSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     drift: dict[str, str] = field(default_factory=dict)  # raw table -> schema drift reported by its load
     published: bool = False
+    report_written: bool = False
     unchanged: bool = False  # nothing new since the last publish: dbt and publish were skipped
     log_path: Path | None = None
 
@@ -82,6 +83,10 @@ class RunSummary:
             )
         else:
             lines.append(f"  serving file: {serving} kept as it was (nothing published this run)")
+        if self.report_written:
+            from dagster_project.lib.report import report_dir
+
+            lines.append(f"  stress report: {report_dir(serving) / 'index.html'} (treasury report --open)")
         if self.log_path is not None:
             lines.append(f"  log (Dagster, dbt and dlt lines): {self.log_path}")
         return "\n".join(lines)
@@ -198,6 +203,7 @@ def run_pipeline(
         else:
             summary.checks_failed.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
     summary.published = "publish/serving_file" in summary.materialized
+    summary.report_written = "publish/stress_report" in summary.materialized
     summary.unchanged = result.success and not any(key.startswith("marts/") for key in summary.materialized)
     summary.mart_rows = mart_row_counts(settings.warehouse_path())
     summary.seconds = time.perf_counter() - started

@@ -42,6 +42,7 @@ def step_label(step_key: str) -> str:
         "warehouse_models": "dbt build (seeds, models, tests)",
         "dbt_unit_tests": "dbt unit tests",
         "publish__serving_file": "publish serving file",
+        "publish__stress_report": "write stress report",
     }
     if step_key in names:
         return names[step_key]

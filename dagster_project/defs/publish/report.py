@@ -1,0 +1,39 @@
+"""The weekly stress report (data/report/index.html), written after the serving file is published."""
+
+import dagster as dg
+
+from dagster_project.defs.ingestion.assets import PUBLIC_HOSTS, configured_host
+from dagster_project.lib import report
+from ingestion import settings
+
+
+@dg.asset(
+    key=["publish", "stress_report"],
+    deps=[dg.AssetKey(["publish", "serving_file"])],
+    group_name="publish",
+    description="The weekly stress report: one offline HTML file with the board, auctions, curve, positioning and "
+    "foreign holdings, and a PNG per chart (data/report/, $TREASURY_REPORT_DIR). Built from the published serving "
+    "file, so only after every blocking check passed. `treasury report --open` opens the latest.",
+)
+def stress_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    serving = settings.serving_path()
+    # Sample data (or a mirror) when any source reads another host than its public API: labelled on every section.
+    sample = any(configured_host(source).rstrip("/") != host for source, host in PUBLIC_HOSTS.items())
+    built = report.build(serving, report.report_dir(serving), settings.as_of(), sample)
+    table = "| figure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in built.headline.items())
+    context.log.info(f"report written to {built.path} ({built.bytes:,} bytes, {len(built.charts)} charts)")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(built.path)),
+            "headline": dg.MetadataValue.md(table),
+            "charts": len(built.charts),
+            "bytes": built.bytes,
+            "seconds": round(built.seconds, 1),
+            "sample_data": sample,
+        }
+    )
+
+
+@dg.definitions
+def report_assets() -> dg.Definitions:
+    return dg.Definitions(assets=[stress_report])

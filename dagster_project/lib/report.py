@@ -1,0 +1,422 @@
+"""The weekly stress report: one self-contained HTML file (and a PNG per chart) from the serving file's marts.
+
+Charts are Altair (Vega-Lite) specifications rendered by vl-convert, which runs Vega in an embedded JavaScript engine
+from its PyPI wheel: no browser, no CDN, no network. Each chart is inlined in the HTML as SVG (sharp, searchable, a
+few tens of kB) and also written as a PNG beside it for mail and slides. Tables are plain HTML with the project's
+own formatting: the report needs no table library. The page loads nothing from anywhere, so it opens offline, and it
+marks itself rendered (`data-charts-rendered` on <body>) once every chart has a size, which the browser test reads.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from ingestion.common.warehouse import connect
+
+STRESS_FLAG_THRESHOLD = 1.5  # dbt var stress_flag_threshold (the marts carry the flag; the line is drawn at it)
+YIELD_LINE_PCT = 5.0
+BENCHMARK_TERMS = ("2-Year", "5-Year", "10-Year", "30-Year")
+
+
+@dataclass(frozen=True)
+class Report:
+    path: Path
+    charts: list[Path]
+    headline: dict[str, str]
+    seconds: float
+    bytes: int
+
+
+# --- data -----------------------------------------------------------------------------------------------------------
+def _frame(con, sql: str, params: list | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
+    with connect(serving) as con:
+        latest_week = con.execute(
+            "select max(week_ending) from marts.mart_treasury_stress_weekly where week_ending <= ?", [as_of]
+        ).fetchone()[0]
+        return {
+            "board": _frame(
+                con,
+                """select week_ending, composite_stress_score, is_stress_week, components_available,
+                          auction_demand_z, coupon_auctions, avg_tail_proxy_prior_close_bp, avg_bid_to_cover,
+                          avg_indirect_share_pct, yield_moves_z, yield_10y_close_pct, yield_30y_close_pct,
+                          largest_abs_change_1w_bp, leveraged_deleveraging_z, leveraged_gross_short_dv01_change_1w_usd,
+                          foreign_selling_z, foreign_latest_month_known, foreign_total_change_1m_usd_bn
+                   from marts.mart_treasury_stress_weekly where week_ending <= ? order by week_ending desc limit 5""",
+                [latest_week],
+            ),
+            "board_history": _frame(
+                con,
+                """select week_ending, composite_stress_score, auction_demand_z, yield_moves_z,
+                          leveraged_deleveraging_z, foreign_selling_z
+                   from marts.mart_treasury_stress_weekly where week_ending > ?::date - interval 2 year
+                   and week_ending <= ? order by week_ending""",
+                [latest_week, latest_week],
+            ),
+            "auctions": _frame(
+                con,
+                """select auction_date, security_class, term_group, cusip, stop_yield_pct, tail_proxy_prior_close_bp,
+                          tail_proxy_prior_close_bp_vs_prior_6_avg, tail_proxy_prior_close_bp_z_prior_12,
+                          bid_to_cover_recomputed, bid_to_cover_recomputed_vs_prior_6_avg, indirect_share_pct,
+                          indirect_share_pct_vs_prior_6_avg, direct_share_pct, direct_share_pct_vs_prior_6_avg,
+                          dealer_share_pct, dealer_share_pct_vs_prior_6_avg
+                   from marts.fct_auctions where security_class in ('Note', 'Bond') and auction_date <= ?
+                   order by auction_date desc, cusip desc limit 20""",
+                [as_of],
+            ),
+            "tails": _frame(
+                con,
+                f"""select auction_date, term_group, tail_proxy_prior_close_bp
+                   from marts.fct_auctions where security_class in ('Note', 'Bond')
+                   and term_group in {BENCHMARK_TERMS} and auction_date > ?::date - interval 3 year
+                   and auction_date <= ? and tail_proxy_prior_close_bp is not null order by auction_date""",
+                [as_of, as_of],
+            ),
+            "curve": _frame(
+                con,
+                """select curve_date, yield_10y_pct, yield_30y_pct, spread_2s10s_bp, spread_5s30s_bp,
+                          is_10y_5pct_crossing, is_30y_5pct_crossing
+                   from marts.mart_yield_curve_daily where curve_date > ?::date - interval 1 year
+                   and curve_date <= ? order by curve_date""",
+                [as_of, as_of],
+            ),
+            "positioning": _frame(
+                con,
+                """select report_date, leveraged_net_10y_equivalents, asset_manager_net_10y_equivalents,
+                          leveraged_gross_short_dv01_usd
+                   from marts.fct_basis_trade_proxy_weekly where report_date > ?::date - interval 3 year
+                   and report_date <= ? order by report_date""",
+                [as_of, as_of],
+            ),
+            "foreign": _frame(
+                con,
+                """with latest as (
+                       select max(month_end) as month_end from marts.fct_foreign_holdings
+                       where expected_release_date <= ?
+                   )
+                   select h.month_end, h.country, h.country_display_name, h.row_type, h.is_custody_centre,
+                          h.holdings_usd_bn, h.change_1m_usd_bn, h.change_12m_usd_bn, h.expected_release_date
+                   from marts.fct_foreign_holdings as h join latest using (month_end)
+                   where h.row_type in ('country', 'grand_total') and h.holdings_usd_bn is not null
+                   order by h.row_type = 'grand_total' desc, h.holdings_usd_bn desc limit 11""",
+                [as_of],
+            ),
+        }
+
+
+# --- charts ---------------------------------------------------------------------------------------------------------
+def _charts(data: dict[str, pd.DataFrame]) -> dict[str, object]:
+    import altair as alt
+
+    width = 760
+    history = data["board_history"].melt("week_ending", var_name="series", value_name="z").dropna()
+    history["series"] = history["series"].str.replace("_", " ")
+    board = alt.layer(
+        alt.Chart(history)
+        .mark_line(strokeWidth=1.2)
+        .encode(
+            x=alt.X("week_ending:T", title=None),
+            y=alt.Y("z:Q", title="z-score"),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=3)),
+            strokeWidth=alt.condition(alt.datum.series == "composite stress score", alt.value(2.6), alt.value(1.0)),
+        ),
+        alt.Chart(pd.DataFrame({"y": [STRESS_FLAG_THRESHOLD]}))
+        .mark_rule(strokeDash=[6, 4], color="#b00020")
+        .encode(y="y:Q"),
+    ).properties(width=width, height=260, title="Composite stress score and its components, last two years")
+
+    tails = (
+        alt.Chart(data["tails"])
+        .mark_line(point=True, strokeWidth=1)
+        .encode(
+            x=alt.X("auction_date:T", title=None),
+            y=alt.Y("tail_proxy_prior_close_bp:Q", title="tail proxy (bp)"),
+            color=alt.Color("term_group:N", title=None, sort=list(BENCHMARK_TERMS)),
+        )
+        .properties(width=width, height=220, title="Tail proxy by benchmark term, last three years")
+    )
+
+    curve = data["curve"]
+    levels = curve.melt("curve_date", ["yield_10y_pct", "yield_30y_pct"], var_name="tenor", value_name="pct")
+    levels["tenor"] = levels["tenor"].map({"yield_10y_pct": "10-year", "yield_30y_pct": "30-year"})
+    crossings = pd.concat(
+        [
+            curve.loc[curve["is_10y_5pct_crossing"], ["curve_date", "yield_10y_pct"]].rename(
+                columns={"yield_10y_pct": "pct"}
+            ),
+            curve.loc[curve["is_30y_5pct_crossing"], ["curve_date", "yield_30y_pct"]].rename(
+                columns={"yield_30y_pct": "pct"}
+            ),
+        ]
+    )
+    yields = alt.layer(
+        alt.Chart(levels)
+        .mark_line()
+        .encode(
+            x=alt.X("curve_date:T", title=None),
+            y=alt.Y("pct:Q", title="yield (%)", scale=alt.Scale(zero=False)),
+            color=alt.Color("tenor:N", title=None),
+        ),
+        alt.Chart(pd.DataFrame({"y": [YIELD_LINE_PCT]})).mark_rule(strokeDash=[6, 4], color="#b00020").encode(y="y:Q"),
+        alt.Chart(crossings)
+        .mark_point(shape="triangle-up", size=90, filled=True, color="#b00020")
+        .encode(x="curve_date:T", y="pct:Q"),
+    ).properties(width=width, height=240, title="10-year and 30-year yields, last year, against 5% (crossings marked)")
+    spreads_long = curve.melt("curve_date", ["spread_2s10s_bp", "spread_5s30s_bp"], var_name="spread", value_name="bp")
+    spreads_long["spread"] = spreads_long["spread"].map({"spread_2s10s_bp": "2s10s", "spread_5s30s_bp": "5s30s"})
+    spreads = (
+        alt.Chart(spreads_long)
+        .mark_line()
+        .encode(
+            x=alt.X("curve_date:T", title=None), y=alt.Y("bp:Q", title="bp"), color=alt.Color("spread:N", title=None)
+        )
+        .properties(width=width, height=200, title="2s10s and 5s30s, last year")
+    )
+
+    positions = data["positioning"]
+    nets = positions.melt(
+        "report_date",
+        ["leveraged_net_10y_equivalents", "asset_manager_net_10y_equivalents"],
+        var_name="group",
+        value_name="n",
+    )
+    nets["group"] = nets["group"].map(
+        {"leveraged_net_10y_equivalents": "leveraged funds", "asset_manager_net_10y_equivalents": "asset managers"}
+    )
+    net_chart = (
+        alt.Chart(nets)
+        .mark_line()
+        .encode(
+            x=alt.X("report_date:T", title=None),
+            y=alt.Y("n:Q", title="net, 10-year equivalents"),
+            color=alt.Color("group:N", title=None),
+        )
+        .properties(width=width, height=220, title="Net Treasury futures positions, last three years")
+    )
+    dv01 = positions.assign(dv01_musd=positions["leveraged_gross_short_dv01_usd"].astype(float) / 1e6)
+    short_chart = (
+        alt.Chart(dv01)
+        .mark_area(opacity=0.5, line=True)
+        .encode(x=alt.X("report_date:T", title=None), y=alt.Y("dv01_musd:Q", title="$m per bp"))
+        .properties(width=width, height=200, title="Leveraged funds' gross short DV01 (basis-trade proxy)")
+    )
+
+    foreign = data["foreign"]
+    top = foreign[foreign["row_type"] == "country"].copy()
+    top["holder"] = top["country_display_name"] + top["is_custody_centre"].map({True: " (custody centre)", False: ""})
+    top["holdings"] = top["holdings_usd_bn"].astype(float)
+    holders = (
+        alt.Chart(top)
+        .mark_bar()
+        .encode(
+            x=alt.X("holdings:Q", title="$bn"),
+            y=alt.Y("holder:N", sort="-x", title=None),
+            color=alt.condition(alt.datum.is_custody_centre, alt.value("#9aa5b1"), alt.value("#2b6cb0")),
+        )
+        .properties(width=width - 200, height=260, title="Top 10 foreign holders, latest month")
+    )
+    return {
+        "board": board,
+        "tails": tails,
+        "yields": yields,
+        "spreads": spreads,
+        "nets": net_chart,
+        "gross_short": short_chart,
+        "holders": holders,
+    }
+
+
+# --- HTML -----------------------------------------------------------------------------------------------------------
+def _fmt(value, places: int = 2, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return html.escape(str(value))
+    return f"{number:+.{places}f}" if signed else f"{number:.{places}f}"
+
+
+def _table(headers: list[str], rows: list[list[str]], marked: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        f"<tr{' class=weak' if i in marked else ''}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure(name: str, svg: str, reading: str) -> str:
+    return f'<figure id="chart-{name}">{svg}<figcaption>{html.escape(reading)}</figcaption></figure>'
+
+
+REPORT_DIR_ENV = "TREASURY_REPORT_DIR"
+
+
+def report_dir(serving: Path) -> Path:
+    """TREASURY_REPORT_DIR, default report/ beside the serving file (data/report)."""
+    import os
+
+    return Path(os.environ.get(REPORT_DIR_ENV) or serving.parent / "report").absolute()
+
+
+def build(serving: Path, out_dir: Path, as_of: date, sample: bool) -> Report:
+    """Write out_dir/index.html and a PNG per chart; returns the paths and the headline figures."""
+    import vl_convert as vlc
+
+    started = time.perf_counter()
+    data = load(serving, as_of)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    charts = _charts(data)
+    svgs, pngs = {}, []
+    for name, chart in charts.items():
+        spec = chart.to_json()
+        svgs[name] = vlc.vegalite_to_svg(spec)
+        png = out_dir / f"{name}.png"
+        png.write_bytes(vlc.vegalite_to_png(spec, scale=2))
+        pngs.append(png)
+
+    board = data["board"]
+    latest = board.iloc[0]
+    week = latest["week_ending"].date() if hasattr(latest["week_ending"], "date") else latest["week_ending"]
+    flag = bool(latest["is_stress_week"])
+    headline = {
+        "week ending": str(week),
+        "composite stress score": _fmt(latest["composite_stress_score"]),
+        "stress flag": "ON" if flag else "off",
+        "auction demand z": _fmt(latest["auction_demand_z"]),
+        "yield moves z": _fmt(latest["yield_moves_z"]),
+        "leveraged deleveraging z": _fmt(latest["leveraged_deleveraging_z"]),
+        "foreign selling z": _fmt(latest["foreign_selling_z"]),
+    }
+    board_rows = [
+        [
+            str(r.week_ending.date()),
+            _fmt(r.composite_stress_score),
+            "<b>STRESS</b>" if r.is_stress_week else "",
+            f"{_fmt(r.auction_demand_z)} <small>({int(r.coupon_auctions) if pd.notna(r.coupon_auctions) else 0} auctions, "
+            f"tail {_fmt(r.avg_tail_proxy_prior_close_bp)} bp, cover {_fmt(r.avg_bid_to_cover)}, "
+            f"indirect {_fmt(r.avg_indirect_share_pct, 1)}%)</small>",
+            f"{_fmt(r.yield_moves_z)} <small>(10y {_fmt(r.yield_10y_close_pct)}%, 30y {_fmt(r.yield_30y_close_pct)}%, "
+            f"largest 1w move {_fmt(r.largest_abs_change_1w_bp, 0)} bp)</small>",
+            f"{_fmt(r.leveraged_deleveraging_z)} <small>(gross short DV01 {_fmt(_millions(r.leveraged_gross_short_dv01_change_1w_usd), 1, True)}m/bp)</small>",
+            f"{_fmt(r.foreign_selling_z)} <small>(TIC {_day(r.foreign_latest_month_known)}: total "
+            f"{_fmt(r.foreign_total_change_1m_usd_bn, 1, True)} $bn)</small>",
+        ]
+        for r in board.itertuples()
+    ]
+    auctions = data["auctions"]
+    weakest = {int(auctions["tail_proxy_prior_close_bp_z_prior_12"].astype(float).idxmax())} if len(auctions) else set()
+    auction_rows = [
+        [
+            str(r.auction_date.date()),
+            f"{r.security_class} {r.term_group}",
+            _fmt(r.stop_yield_pct, 3),
+            f"{_fmt(r.tail_proxy_prior_close_bp)} <small>({_fmt(r.tail_proxy_prior_close_bp_vs_prior_6_avg, 2, True)})</small>",
+            f"{_fmt(r.bid_to_cover_recomputed)} <small>({_fmt(r.bid_to_cover_recomputed_vs_prior_6_avg, 2, True)})</small>",
+            f"{_fmt(r.indirect_share_pct, 1)} <small>({_fmt(r.indirect_share_pct_vs_prior_6_avg, 1, True)})</small>",
+            f"{_fmt(r.direct_share_pct, 1)} <small>({_fmt(r.direct_share_pct_vs_prior_6_avg, 1, True)})</small>",
+            f"{_fmt(r.dealer_share_pct, 1)} <small>({_fmt(r.dealer_share_pct_vs_prior_6_avg, 1, True)})</small>",
+        ]
+        for r in auctions.itertuples()
+    ]
+    foreign = data["foreign"]
+    month = foreign["month_end"].iloc[0].date() if len(foreign) else None
+    released = foreign["expected_release_date"].iloc[0].date() if len(foreign) else None
+    foreign_rows = [
+        [
+            html.escape(r.country_display_name) + (" <small>(custody centre)</small>" if r.is_custody_centre else ""),
+            _fmt(r.holdings_usd_bn, 1),
+            _fmt(r.change_1m_usd_bn, 1, True),
+            _fmt(r.change_12m_usd_bn, 1, True),
+        ]
+        for r in foreign.itertuples()
+    ]
+    curve = data["curve"]
+    crossings = int(curve["is_10y_5pct_crossing"].sum() + curve["is_30y_5pct_crossing"].sum())
+    label = (
+        '<p class="sample">SAMPLE DATA: synthetic figures from the built-in emulator, not market data.</p>'
+        if sample
+        else ""
+    )
+    as_of_text = f"as of {as_of}"
+    sections = [
+        f"""<section id="board"><h2>1. The board</h2>{label}
+<p class="reading">Week ending {week}: composite {_fmt(latest["composite_stress_score"])}
+({"a stress week" if flag else "below the flag"} at {STRESS_FLAG_THRESHOLD}); each component is a z-score, its inputs in
+brackets. Data {as_of_text}.</p>
+{_table(["week ending", "composite", "flag", "auction demand z", "yield moves z", "deleveraging z", "foreign selling z"], board_rows)}
+{_figure("board", svgs["board"], "The composite (thick) and its four components over two years; the dashed line is the flag threshold.")}
+</section>""",
+        f"""<section id="auctions"><h2>2. Auctions</h2>{label}
+<p class="reading">The last 20 nominal coupon auctions to {as_of}: each figure with its change against the previous six
+auctions of its term in brackets; the highlighted row has the highest tail z-score.</p>
+{_table(["date", "term", "high yield %", "tail bp (vs 6)", "bid-to-cover (vs 6)", "indirect % (vs 6)", "direct % (vs 6)", "dealer % (vs 6)"], auction_rows, weakest)}
+{_figure("tails", svgs["tails"], "Tail proxy (stop yield minus the prior close at the same maturity) per benchmark term, three years.")}
+</section>""",
+        f"""<section id="curve"><h2>3. Curve</h2>{label}
+<p class="reading">{crossings} close(s) at or above 5% after a close below in the year to {as_of} (triangles).</p>
+{_figure("yields", svgs["yields"], "10-year and 30-year par yields against the 5% line.")}
+{_figure("spreads", svgs["spreads"], "Curve slopes in basis points: 2s10s and 5s30s.")}
+</section>""",
+        f"""<section id="positioning"><h2>4. Positioning</h2>{label}
+<p class="reading">CFTC Traders in Financial Futures, Treasury futures only, in 10-year equivalents, to {as_of}. Caveat:
+leveraged funds' gross short is the usual basis-trade proxy and overstates it (not every short is a basis leg).</p>
+{_figure("nets", svgs["nets"], "Leveraged funds' and asset managers' net positions in 10-year equivalents.")}
+{_figure("gross_short", svgs["gross_short"], "Leveraged funds' gross short DV01, $ millions per bp.")}
+</section>""",
+        f"""<section id="foreign"><h2>5. Foreign holdings</h2>{label}
+<p class="reading">TIC holdings for {month}, released {released} (TIC publishes about seven weeks after month end):
+the top 10 holders and the total; custody centres hold largely for investors elsewhere.</p>
+{_table(["holder", "holdings $bn", "1-month change", "12-month change"], foreign_rows)}
+{_figure("holders", svgs["holders"], "Top 10 holders' latest level; custody centres in grey.")}
+</section>""",
+    ]
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<title>Treasury stress report, {as_of}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 900px; color: #1a202c; }}
+h1 {{ font-size: 1.6rem; }} h2 {{ border-bottom: 2px solid #2b6cb0; padding-bottom: .2rem; }}
+table {{ border-collapse: collapse; font-size: .85rem; margin: .8rem 0; width: 100%; }}
+th, td {{ border-bottom: 1px solid #e2e8f0; padding: .25rem .4rem; text-align: right; }}
+th:first-child, td:first-child, td:nth-child(2) {{ text-align: left; }}
+tr.weak {{ background: #fff5f5; }} small {{ color: #4a5568; }} figure {{ margin: 1rem 0; }}
+figcaption {{ font-size: .8rem; color: #4a5568; }} .sample {{ background: #fefcbf; padding: .3rem .6rem; font-weight: 600; }}
+.reading {{ font-size: .95rem; }}
+</style></head>
+<body data-charts="{len(svgs)}">
+<h1>Treasury stress report, {as_of}</h1>
+{label}
+<p>From the serving file's marts ({html.escape(serving.name)}), built {time.strftime("%Y-%m-%d %H:%M")}.</p>
+{"".join(sections)}
+<script>
+// The browser test reads this: every chart present with a size once the page has laid out.
+window.addEventListener("load", () => {{
+  const sized = [...document.querySelectorAll("figure svg")].filter(s => s.getBoundingClientRect().width > 0);
+  document.body.dataset.chartsRendered = String(sized.length);
+}});
+</script>
+</body></html>
+"""
+    path = out_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return Report(path, pngs, headline, time.perf_counter() - started, path.stat().st_size)
+
+
+def _day(value) -> str:
+    return "–" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+def _millions(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value) / 1e6

@@ -1,0 +1,201 @@
+"""The weekly stress report: its figures are the marts' (April 2025 as known on Friday 11 April, from the session's
+sample serving file), the build writes it after publishing, and a real browser (headless Chromium) renders every
+chart offline without a single network request."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.lib import report
+
+EPISODE = date(2025, 4, 11)  # the Friday of the April 2025 episode
+
+
+@pytest.fixture(scope="module")
+def april_report(sample_build, tmp_path_factory) -> report.Report:
+    return report.build(sample_build.serving, tmp_path_factory.mktemp("report"), EPISODE, sample=True)
+
+
+def _query(serving, sql, params=()):
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def _section(page: str, name: str) -> str:
+    return page.split(f'<section id="{name}">')[1].split("</section>")[0]
+
+
+def _rows(section: str) -> list[list[str]]:
+    body = section.split("<tbody>")[1].split("</tbody>")[0]
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
+    ]
+
+
+def test_the_board_shows_the_flagged_week_with_the_marts_figures(april_report, sample_build):
+    page = april_report.path.read_text()
+    [(score, auction_z, yields_z)] = _query(
+        sample_build.serving,
+        "select composite_stress_score, auction_demand_z, yield_moves_z from marts.mart_treasury_stress_weekly "
+        "where week_ending = ?",
+        [EPISODE],
+    )
+    assert april_report.headline["week ending"] == "2025-04-11"
+    assert april_report.headline["stress flag"] == "ON"
+    assert april_report.headline["composite stress score"] == f"{score:.2f}"
+    board = _rows(_section(page, "board"))
+    assert [row[0] for row in board] == ["2025-04-11", "2025-04-04", "2025-03-28", "2025-03-21", "2025-03-14"]
+    assert board[0][1] == f"{score:.2f}" and board[0][2] == "STRESS"
+    assert board[0][3].startswith(f"{auction_z:.2f}") and board[0][4].startswith(f"{yields_z:.2f}")
+    assert page.count("SAMPLE DATA: synthetic figures") == 6  # the top and every section
+
+
+def test_the_scorecard_lists_the_last_20_coupon_auctions_with_the_april_3_year(april_report, sample_build):
+    page = april_report.path.read_text()
+    expected = _query(
+        sample_build.serving,
+        "select auction_date::varchar, security_class || ' ' || term_group, tail_proxy_prior_close_bp "
+        "from marts.fct_auctions where security_class in ('Note', 'Bond') and auction_date <= ? "
+        "order by auction_date desc, cusip desc limit 20",
+        [EPISODE],
+    )
+    rows = _rows(_section(page, "auctions"))
+    assert [(r[0], r[1]) for r in rows] == [(day, term) for day, term, _ in expected]
+    three_year = next(r for r in rows if r[0] == "2025-04-08" and r[1] == "Note 3-Year")
+    tail = next(t for day, term, t in expected if day == "2025-04-08" and term == "Note 3-Year")
+    assert three_year[3].startswith(f"{tail:.2f}")
+    # The highlighted row is the highest tail z-score of the 20.
+    [(weakest_day, weakest_term)] = _query(
+        sample_build.serving,
+        "select auction_date::varchar, security_class || ' ' || term_group from (select * from marts.fct_auctions "
+        "where security_class in ('Note', 'Bond') and auction_date <= ? order by auction_date desc, cusip desc "
+        "limit 20) order by tail_proxy_prior_close_bp_z_prior_12 desc nulls last limit 1",
+        [EPISODE],
+    )
+    marked = re.search(r"<tr class=weak>(.*?)</tr>", _section(page, "auctions"), flags=re.S)[1]
+    assert weakest_day in marked and weakest_term in marked
+
+
+def test_the_curve_and_foreign_sections_match_the_marts(april_report, sample_build):
+    page = april_report.path.read_text()
+    [(crossings,)] = _query(
+        sample_build.serving,
+        "select count(*) filter (where is_10y_5pct_crossing) + count(*) filter (where is_30y_5pct_crossing) "
+        "from marts.mart_yield_curve_daily where curve_date > ?::date - interval 1 year and curve_date <= ?",
+        [EPISODE, EPISODE],
+    )
+    assert crossings >= 1  # the 30-year on 9 April
+    assert f"{crossings} close(s) at or above 5%" in _section(page, "curve")
+    foreign = _section(page, "foreign")
+    # As known on 11 April: January's TIC (released in March), not February's (released 18 April).
+    assert "TIC holdings for 2025-01-31, released 2025-03-18" in foreign
+    top = _query(
+        sample_build.serving,
+        "select country_display_name, holdings_usd_bn from marts.fct_foreign_holdings "
+        "where month_end = '2025-01-31' and row_type = 'country' order by holdings_usd_bn desc limit 10",
+    )
+    rows = _rows(foreign)
+    assert rows[0][0] == "Grand Total" and len(rows) == 11
+    assert [(r[0].removesuffix("(custody centre)").strip(), r[1]) for r in rows[1:]] == [
+        (name, f"{value:.1f}") for name, value in top
+    ]
+
+
+def test_the_report_is_self_contained(april_report):
+    page = april_report.path.read_text()
+    assert len(april_report.charts) == 7 and all(p.stat().st_size > 10_000 for p in april_report.charts)
+    assert page.count("<figure") == 7 and page.count("<svg") >= 7
+    # Nothing to fetch: no src or href pointing anywhere (SVG's xmlns is a name, not a request).
+    assert re.findall(r"""(?:src|href)\s*=\s*["'](?!#|data:)[^"']+""", page) == []
+    assert april_report.bytes < 1_000_000
+
+
+def test_the_build_writes_the_report_after_publishing(sample_build):
+    metadata = sample_build.materializations["publish/stress_report"]
+    path = Path(metadata["path"])
+    assert path.name == "index.html" and path.exists()
+    assert metadata["charts"] == 7 and metadata["sample_data"] is True
+    assert "| week ending | 2025-06-27 |" in metadata["headline"]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    return found
+
+
+def _headless(chromium: str, netlog: Path) -> list[str]:
+    return [
+        chromium,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--disable-background-networking",
+        # Any host name fails to resolve, and the net log records every request made.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--log-net-log={netlog}",
+        "--window-size=1000,5200",
+    ]
+
+
+def _page_requests(netlog: Path) -> list[str]:
+    """What the page asked for: the requests a document initiated (the browser's own background requests, time
+    sync and dictionaries, have no origin as their initiator)."""
+    log = json.loads(netlog.read_text())
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    return sorted(
+        event["params"]["url"]
+        for event in log["events"]
+        if event["type"] == start_job
+        and "url" in event.get("params", {})
+        and event["params"].get("initiator") != "not an origin"
+    )
+
+
+def test_the_request_log_catches_what_a_page_fetches(tmp_path):
+    """The control for the test below: a page with an image and a stylesheet elsewhere shows both."""
+    chromium = _chromium()
+    page = tmp_path / "fetches.html"
+    page.write_text(
+        '<img src="http://img.example.invalid/x.png"><link rel=stylesheet href="https://css.example.invalid/a.css">'
+    )
+    result = subprocess.run(
+        [*_headless(chromium, tmp_path / "netlog.json"), "--dump-dom", page.as_uri()], capture_output=True, timeout=120
+    )
+    assert result.returncode == 0
+    assert _page_requests(tmp_path / "netlog.json") == [
+        "http://img.example.invalid/x.png",
+        "https://css.example.invalid/a.css",
+    ]
+
+
+def test_chromium_renders_every_chart_offline(april_report, tmp_path):
+    chromium = _chromium()
+    url = april_report.path.as_uri()
+    dom = subprocess.run(
+        [*_headless(chromium, tmp_path / "netlog.json"), "--dump-dom", url], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    body = re.search(r"<body([^>]*)>", dom.stdout)[1]
+    assert 'data-charts="7"' in body and 'data-charts-rendered="7"' in body, body
+    assert _page_requests(tmp_path / "netlog.json") == []  # the report asked for nothing
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [*_headless(chromium, tmp_path / "shot-netlog.json"), f"--screenshot={shot}", url],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.stat().st_size > 100_000
+    print(f"report screenshot: {shot}")
