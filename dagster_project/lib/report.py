@@ -269,23 +269,53 @@ def report_dir(serving: Path) -> Path:
     return Path(os.environ.get(REPORT_DIR_ENV) or serving.parent / "report").absolute()
 
 
-def build(serving: Path, out_dir: Path, as_of: date, sample: bool) -> Report:
-    """Write out_dir/index.html and a PNG per chart; returns the paths and the headline figures."""
+def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[str, ...] = ()) -> Report:
+    """Write out_dir/index.html and a PNG per chart; returns the paths and the headline figures. `sample`: the data
+    came from other hosts than the public APIs (`hosts`: which), the built-in emulator's synthetic data in sample mode
+    or a mirror; every section says so."""
     import vl_convert as vlc
 
     started = time.perf_counter()
     data = load(serving, as_of)
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = _charts(data)
+    # The frame each chart draws: a period without data (a source that stopped, a short history) gets a note in the
+    # chart's place instead of failing the report.
+    drawn_from = {
+        "board": data["board_history"],
+        "tails": data["tails"],
+        "yields": data["curve"],
+        "spreads": data["curve"],
+        "nets": data["positioning"],
+        "gross_short": data["positioning"],
+        "holders": data["foreign"],
+    }
+    no_data = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="60" role="img">'
+        '<text x="10" y="35" font-size="14" fill="#4a5568">No data in this period in the serving file.</text></svg>'
+    )
     svgs, pngs = {}, []
     for name, chart in charts.items():
+        if drawn_from[name].empty:
+            svgs[name] = no_data
+            continue
         spec = chart.to_json()
-        svgs[name] = vlc.vegalite_to_svg(spec)
+        try:
+            svgs[name] = vlc.vegalite_to_svg(spec)
+            png_bytes = vlc.vegalite_to_png(spec, scale=2)
+        except ValueError as exc:
+            # Rows whose plotted values are all NULL (a component not yet computable) leave Vega nothing to size.
+            if "invalid size" not in str(exc):
+                raise
+            svgs[name] = no_data
+            continue
         png = out_dir / f"{name}.png"
-        png.write_bytes(vlc.vegalite_to_png(spec, scale=2))
+        png.write_bytes(png_bytes)
         pngs.append(png)
 
     board = data["board"]
+    if board.empty:
+        raise ValueError(f"stress report: the serving file {serving} has no stress week on or before {as_of}")
     latest = board.iloc[0]
     week = latest["week_ending"].date() if hasattr(latest["week_ending"], "date") else latest["week_ending"]
     flag = bool(latest["is_stress_week"])
@@ -315,7 +345,8 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool) -> Report:
         for r in board.itertuples()
     ]
     auctions = data["auctions"]
-    weakest = {int(auctions["tail_proxy_prior_close_bp_z_prior_12"].astype(float).idxmax())} if len(auctions) else set()
+    tail_z = auctions["tail_proxy_prior_close_bp_z_prior_12"].astype(float)
+    weakest = {int(tail_z.idxmax())} if tail_z.notna().any() else set()  # none when no auction has a z yet
     auction_rows = [
         [
             str(r.auction_date.date()),
@@ -343,8 +374,10 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool) -> Report:
     ]
     curve = data["curve"]
     crossings = int(curve["is_10y_5pct_crossing"].sum() + curve["is_30y_5pct_crossing"].sum())
+    where = f" ({html.escape(', '.join(hosts))})" if hosts else ""
     label = (
-        '<p class="sample">SAMPLE DATA: synthetic figures from the built-in emulator, not market data.</p>'
+        f'<p class="sample">SAMPLE DATA: not read from the public APIs{where}: synthetic figures from the built-in '
+        "emulator in sample mode (or a mirror), not market data.</p>"
         if sample
         else ""
     )

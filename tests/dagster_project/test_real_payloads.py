@@ -74,6 +74,18 @@ def test_the_build_publishes_with_no_blocking_check_failed(replay_build):
     assert replay_build.serving.exists()
 
 
+def test_the_report_is_written_where_the_real_payloads_leave_gaps(replay_build):
+    """The recorded curve ends in September 2023 and the auctions are a few months: those charts say so, the rest draw."""
+    page = (replay_build.serving.parent / "report" / "index.html").read_text()
+    assert "stress report: " in replay_build.summary
+    curve = page.split('<section id="curve">')[1].split("</section>")[0]
+    assert curve.count("No data in this period in the serving file.") == 2
+    positioning = page.split('<section id="positioning">')[1].split("</section>")[0]
+    assert "No data in this period" not in positioning and positioning.count("<svg") == 2
+    # The replay server stands in for the public hosts: the report says the data did not come from them.
+    assert page.count("SAMPLE DATA: not read from the public APIs (http://127.0.0.1:") == 6
+
+
 def test_every_warning_names_its_reason(replay_build):
     warnings = [line.strip() for line in replay_build.summary.splitlines() if line.strip().startswith("WARNING")]
     assert warnings, replay_build.summary  # the consolidated CFTC rows and stale sources at least

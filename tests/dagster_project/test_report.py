@@ -56,7 +56,7 @@ def test_the_board_shows_the_flagged_week_with_the_marts_figures(april_report, s
     assert [row[0] for row in board] == ["2025-04-11", "2025-04-04", "2025-03-28", "2025-03-21", "2025-03-14"]
     assert board[0][1] == f"{score:.2f}" and board[0][2] == "STRESS"
     assert board[0][3].startswith(f"{auction_z:.2f}") and board[0][4].startswith(f"{yields_z:.2f}")
-    assert page.count("SAMPLE DATA: synthetic figures") == 6  # the top and every section
+    assert page.count("SAMPLE DATA: not read from the public APIs") == 6  # the top and every section
 
 
 def test_the_scorecard_lists_the_last_20_coupon_auctions_with_the_april_3_year(april_report, sample_build):
