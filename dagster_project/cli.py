@@ -194,9 +194,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """The path of the last stress report (and open it with --open)."""
     from dagster_project.lib.report import report_dir
 
-    if args.serving:
-        os.environ[settings.SERVING_ENV] = str(Path(args.serving).absolute())
-    path = report_dir(settings.serving_path()) / "index.html"
+    serving = Path(args.serving).absolute() if args.serving else settings.serving_path()
+    path = report_dir(serving) / "index.html"
     if not path.exists():
         print(f"no report at {path}: `treasury build` writes it after publishing the serving file", file=sys.stderr)
         return 1

@@ -199,3 +199,14 @@ def test_chromium_renders_every_chart_offline(april_report, tmp_path):
     )
     assert shot.stat().st_size > 100_000
     print(f"report screenshot: {shot}")
+
+
+def test_treasury_report_prints_the_last_reports_path(sample_build, tmp_path, capsys):
+    from dagster_project.cli import main
+
+    published = Path(sample_build.materializations["publish/stress_report"]["path"])
+    serving = published.parent.parent / "serving.duckdb"  # the report sits in report/ beside the serving file
+    assert main(["report", "--serving", str(serving)]) == 0
+    assert capsys.readouterr().out.strip() == str(published)
+    assert main(["report", "--serving", str(tmp_path / "serving.duckdb")]) == 1
+    assert "no report at" in capsys.readouterr().err
