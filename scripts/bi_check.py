@@ -326,28 +326,28 @@ def import_bundle(api: Superset, serving: Path) -> None:
     say(f"imported {BUNDLE.relative_to(ROOT)}: database {DATABASE_NAME} -> {registered}")
 
 
+def dataset_for(api: Superset, database_id: int, table: str) -> int:
+    """The id of the dataset for marts.<table> on this database, created if there is none."""
+    found = api.call(
+        "get", "dataset/", params={"q": f"(filters:!((col:table_name,opr:eq,value:'{table}')),page_size:100)"}
+    )["result"]
+    mine = [d["id"] for d in found if d["database"]["id"] == database_id]
+    if mine:
+        return mine[0]
+    return api.call("post", "dataset/", json={"database": database_id, "schema": "marts", "table_name": table})["id"]
+
+
 def sync_marts(api: Superset, serving: Path) -> dict[str, int]:
     """Every mart as a dataset, columns synced through the inspector; returns dataset ids by mart."""
     database = api.find("database", "database_name", DATABASE_NAME)
     expected = mart_columns(serving)
     ids: dict[str, int] = {}
     for mart, columns in expected.items():
-        found = api.call(
-            "get",
-            "dataset/",
-            params={"q": f"(filters:!((col:table_name,opr:eq,value:'{mart}')),page_size:100)"},
-        )["result"]
-        mine = [d for d in found if d["database"]["id"] == database["id"]]
-        if mine:
-            dataset_id = mine[0]["id"]
-        else:
-            dataset_id = api.call(
-                "post", "dataset/", json={"database": database["id"], "schema": "marts", "table_name": mart}
-            )["id"]
+        dataset_id = dataset_for(api, database["id"], mart)
         api.call("put", f"dataset/{dataset_id}/refresh")
         synced = {c["column_name"]: c for c in api.call("get", f"dataset/{dataset_id}")["result"]["columns"]}
         physical = {name: c for name, c in synced.items() if not c.get("expression")}
-        if list(physical) != list(columns) and set(physical) != set(columns):
+        if set(physical) != set(columns):
             fail(f"dataset {mart}: Superset synced columns {sorted(physical)}, the serving file has {sorted(columns)}")
         undescribed = [name for name, c in physical.items() if not c.get("description")]
         if undescribed:
@@ -519,16 +519,7 @@ def export_bundle(api: Superset, serving: Path) -> None:
     )["id"]
     chart_ids: dict[str, int] = {}
     for chart in chart_definitions():
-        found = api.call(
-            "get", "dataset/", params={"q": f"(filters:!((col:table_name,opr:eq,value:'{chart['table']}')))"}
-        )["result"]
-        dataset_id = (
-            found[0]["id"]
-            if found
-            else api.call(
-                "post", "dataset/", json={"database": database_id, "schema": "marts", "table_name": chart["table"]}
-            )["id"]
-        )
+        dataset_id = dataset_for(api, database_id, chart["table"])
         params = {**chart["params"], "datasource": f"{dataset_id}__table"}
         chart_ids[chart["name"]] = api.call(
             "post",

@@ -95,17 +95,20 @@ class JsonLinesSink:
 
     def __init__(self, path: Path):
         self.path = path
+        self._written: set[str] | None = None  # the keys already in the file, read once per evaluation
 
     def send(self, alert: Alert) -> None:
+        if self._written is None:
+            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+            self._written = {json.loads(line).get("alert_key") for line in lines if line.strip()}
+        if alert.alert_key in self._written:
+            return  # written by an evaluation whose cursor was lost: not twice
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            with self.path.open(encoding="utf-8") as existing:
-                if any(json.loads(line).get("alert_key") == alert.alert_key for line in existing if line.strip()):
-                    return  # written by an evaluation whose cursor was lost: not twice
         with self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(alert.as_dict()) + "\n")
             out.flush()
             os.fsync(out.fileno())
+        self._written.add(alert.alert_key)
 
 
 class WebhookSink:

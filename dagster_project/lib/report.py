@@ -10,6 +10,7 @@ marks itself rendered (`data-charts-rendered` on <body>) once every chart has a 
 from __future__ import annotations
 
 import html
+import os
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -114,7 +115,7 @@ def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
 
 
 # --- charts ---------------------------------------------------------------------------------------------------------
-def _charts(data: dict[str, pd.DataFrame]) -> dict[str, object]:
+def _charts(data: dict[str, pd.DataFrame]) -> dict[str, tuple[object, pd.DataFrame]]:
     import altair as alt
 
     width = 760
@@ -224,14 +225,15 @@ def _charts(data: dict[str, pd.DataFrame]) -> dict[str, object]:
         )
         .properties(width=width - 200, height=260, title="Top 10 foreign holders, latest month")
     )
+    # Each chart with the frame it draws: a period without data gets a note in its place instead of a chart.
     return {
-        "board": board,
-        "tails": tails,
-        "yields": yields,
-        "spreads": spreads,
-        "nets": net_chart,
-        "gross_short": short_chart,
-        "holders": holders,
+        "board": (board, data["board_history"]),
+        "tails": (tails, data["tails"]),
+        "yields": (yields, curve),
+        "spreads": (spreads, curve),
+        "nets": (net_chart, positions),
+        "gross_short": (short_chart, positions),
+        "holders": (holders, foreign),
     }
 
 
@@ -264,8 +266,6 @@ REPORT_DIR_ENV = "TREASURY_REPORT_DIR"
 
 def report_dir(serving: Path) -> Path:
     """TREASURY_REPORT_DIR, default report/ beside the serving file (data/report)."""
-    import os
-
     return Path(os.environ.get(REPORT_DIR_ENV) or serving.parent / "report").absolute()
 
 
@@ -279,24 +279,13 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
     data = load(serving, as_of)
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = _charts(data)
-    # The frame each chart draws: a period without data (a source that stopped, a short history) gets a note in the
-    # chart's place instead of failing the report.
-    drawn_from = {
-        "board": data["board_history"],
-        "tails": data["tails"],
-        "yields": data["curve"],
-        "spreads": data["curve"],
-        "nets": data["positioning"],
-        "gross_short": data["positioning"],
-        "holders": data["foreign"],
-    }
     no_data = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="60" role="img">'
         '<text x="10" y="35" font-size="14" fill="#4a5568">No data in this period in the serving file.</text></svg>'
     )
     svgs, pngs = {}, []
-    for name, chart in charts.items():
-        if drawn_from[name].empty:
+    for name, (chart, frame) in charts.items():
+        if frame.empty:
             svgs[name] = no_data
             continue
         spec = chart.to_json()

@@ -158,7 +158,7 @@ def test_every_mart_and_column_carries_its_dbt_description(sample_build):
     assert comment[("dim_countries", "iso_alpha3")].startswith("ISO 3166-1 alpha-3")
 
 
-def _unit_places(column: str) -> bool:
+def _has_unit(column: str) -> bool:
     name = column.lower()
     if "_z_" in name or name.endswith("_z"):
         return False
@@ -171,7 +171,8 @@ def test_no_published_value_in_bp_pct_or_usd_is_a_binary_float(sample_build):
         columns = con.execute(
             "select table_name, column_name, data_type from duckdb_columns() where schema_name = 'marts'"
         ).fetchall()
-        doubles = [f"{t}.{c}" for t, c, kind in columns if kind == "DOUBLE" and _unit_places(c)]
+        assert _has_unit("tail_proxy_prior_close_bp_vs_prior_6_avg") and not _has_unit("net_z_prior_156w")
+        doubles = [f"{t}.{c}" for t, c, kind in columns if kind == "DOUBLE" and _has_unit(c)]
         assert doubles == []
         kinds = {(t, c): kind for t, c, kind in columns}
         assert kinds[("mart_yield_curve_daily", "spread_2s10s_bp")] == "DECIMAL(18,2)"

@@ -17,43 +17,31 @@ auctions as (
     where security_class in ('Note', 'Bond')
 ),
 
+{#- The three weak-auction criteria: (rule, z-score column, comparison, threshold var, what the sentence says). -#}
+{%- set auction_criteria = [
+    ('weak_auction_tail', 'tail_proxy_prior_close_bp_z_prior_12', '>=', 'alert_auction_tail_z',
+     "' tailed: stop ' || tail_proxy_prior_close_bp || ' bp over the prior close'"),
+    ('weak_auction_bid_to_cover', 'bid_to_cover_recomputed_z_prior_12', '<=', 'alert_auction_bid_to_cover_z',
+     "' drew weak cover: bid-to-cover ' || bid_to_cover_recomputed"),
+    ('weak_auction_indirect_demand', 'indirect_share_pct_z_prior_12', '<=', 'alert_auction_indirect_z',
+     "' drew little indirect (foreign and investor) demand: ' || indirect_share_pct || '% of competitive accepted'"),
+] %}
+
 weak_auctions as (
-    select
-        'weak_auction_tail' as rule,
-        subject,
-        auction_date as event_date,
-        -- Coupon auction results are announced at 13:00 ET on the auction day.
-        auction_date + time '13:00' as public_at_et,
-        tail_proxy_prior_close_bp_z_prior_12 as value,
-        {{ var('alert_auction_tail_z') }} as threshold,
-        subject || ' tailed: stop ' || tail_proxy_prior_close_bp || ' bp over the prior close, z '
-        || round(tail_proxy_prior_close_bp_z_prior_12, 1) || ' against the prior 12 of its term' as message
-    from auctions
-    where tail_proxy_prior_close_bp_z_prior_12 >= {{ var('alert_auction_tail_z') }}
-    union all
-    select
-        'weak_auction_bid_to_cover' as rule,
-        subject,
-        auction_date as event_date,
-        auction_date + time '13:00' as public_at_et,
-        bid_to_cover_recomputed_z_prior_12 as value,
-        {{ var('alert_auction_bid_to_cover_z') }} as threshold,
-        subject || ' drew weak cover: bid-to-cover ' || bid_to_cover_recomputed || ', z '
-        || round(bid_to_cover_recomputed_z_prior_12, 1) || ' against the prior 12 of its term' as message
-    from auctions
-    where bid_to_cover_recomputed_z_prior_12 <= {{ var('alert_auction_bid_to_cover_z') }}
-    union all
-    select
-        'weak_auction_indirect_demand' as rule,
-        subject,
-        auction_date as event_date,
-        auction_date + time '13:00' as public_at_et,
-        indirect_share_pct_z_prior_12 as value,
-        {{ var('alert_auction_indirect_z') }} as threshold,
-        subject || ' drew little indirect (foreign and investor) demand: ' || indirect_share_pct
-        || '% of competitive accepted, z ' || round(indirect_share_pct_z_prior_12, 1) || ' against the prior 12 of its term' as message
-    from auctions
-    where indirect_share_pct_z_prior_12 <= {{ var('alert_auction_indirect_z') }}
+    {%- for rule, z_column, comparison, threshold_var, says in auction_criteria %}
+        select
+            '{{ rule }}' as rule,
+            subject,
+            auction_date as event_date,
+            -- Coupon auction results are announced at 13:00 ET on the auction day.
+            auction_date + time '13:00' as public_at_et,
+            {{ z_column }} as value,
+            {{ var(threshold_var) }} as threshold,
+            subject || {{ says }} || ', z ' || round({{ z_column }}, 1) || ' against the prior 12 of its term' as message
+        from auctions
+        where {{ z_column }} {{ comparison }} {{ var(threshold_var) }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 closes as (
