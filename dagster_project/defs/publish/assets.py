@@ -24,8 +24,8 @@ from ingestion.common.warehouse import connect
 PUBLISHED_SCHEMAS = ("marts", "staging")
 SOURCE_ALIAS = "treasury_build_source"
 SERVING_ALIAS = "treasury_serving"
-# The oldest storage format DuckDB 2 writes, and the one every DuckDB since 1.0.0 reads (tests/test_bi_clients.py
-# opens the published file with the 1.x CLI and Python clients).
+# The oldest storage format DuckDB 2 writes, and the one every DuckDB since 1.0.0 reads
+# (tests/dagster_project/test_bi_clients.py opens the published file with the 1.x CLI and Python clients).
 SERVING_STORAGE_VERSION = "v1.0.0"
 
 
