@@ -26,8 +26,12 @@ REFERENCE_DATA = Path(__file__).resolve().parents[2] / "shared" / "reference-dat
 # A fixed as-of date keeps the synthetic history identical from run to run.
 AS_OF = date(2025, 6, 30)
 # The alert rules active on AS_OF in the sample (WARN checks on mart_stress_alerts, never blocking): the 2-year of
-# 25 June drew weak cover (z -3.0), the 5-year of 26 June little indirect demand (z -3.1).
-ACTIVE_ALERTS_ON_AS_OF = {"active_alert_weak_auction_bid_to_cover", "active_alert_weak_auction_indirect_demand"}
+# 25 June drew weak cover (z -3.0), the 5-year of 26 June little indirect demand (z -3.1) and left dealers 30.2% (z 2.3).
+ACTIVE_ALERTS_ON_AS_OF = {
+    "active_alert_weak_auction_bid_to_cover",
+    "active_alert_weak_auction_indirect_demand",
+    "active_alert_weak_auction_dealer_takedown",
+}
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,16 @@ from ingestion.common.warehouse import connect
 STRESS_FLAG_THRESHOLD = 1.5  # dbt var stress_flag_threshold (the marts carry the flag; the line is drawn at it)
 YIELD_LINE_PCT = 5.0
 BENCHMARK_TERMS = ("2-Year", "5-Year", "10-Year", "30-Year")
+# An auction scorecard row: each figure with its change against the previous six auctions of its term, and the z-scores
+# the weak-auction alert rules read.
+SCORECARD_COLUMNS = """auction_date, security_class, term_group, cusip, stop_yield_pct, tail_proxy_prior_close_bp,
+    tail_proxy_prior_close_bp_vs_prior_6_avg, tail_proxy_prior_close_bp_z_prior_12, bid_to_cover_recomputed,
+    bid_to_cover_recomputed_vs_prior_6_avg, indirect_share_pct, indirect_share_pct_vs_prior_6_avg, direct_share_pct,
+    direct_share_pct_vs_prior_6_avg, dealer_share_pct, dealer_share_pct_vs_prior_6_avg"""
+SCORECARD_HEADERS = [
+    "date", "term", "high yield %", "tail bp (vs 6)", "bid-to-cover (vs 6)", "indirect % (vs 6)", "direct % (vs 6)",
+    "dealer % (vs 6)",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,14 +75,38 @@ def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
             ),
             "auctions": _frame(
                 con,
-                """select auction_date, security_class, term_group, cusip, stop_yield_pct, tail_proxy_prior_close_bp,
-                          tail_proxy_prior_close_bp_vs_prior_6_avg, tail_proxy_prior_close_bp_z_prior_12,
-                          bid_to_cover_recomputed, bid_to_cover_recomputed_vs_prior_6_avg, indirect_share_pct,
-                          indirect_share_pct_vs_prior_6_avg, direct_share_pct, direct_share_pct_vs_prior_6_avg,
-                          dealer_share_pct, dealer_share_pct_vs_prior_6_avg
+                f"""select {SCORECARD_COLUMNS}
                    from marts.fct_auctions where security_class in ('Note', 'Bond') and auction_date <= ?
                    order by auction_date desc, cusip desc limit 20""",
                 [as_of],
+            ),
+            # Flagged weeks of the board's two years, newest first, with what fired in each week and its auctions.
+            "episodes": _frame(
+                con,
+                """select week_ending, composite_stress_score, auction_demand_z, yield_moves_z,
+                          leveraged_deleveraging_z, foreign_selling_z
+                   from marts.mart_treasury_stress_weekly where is_stress_week
+                   and week_ending > ?::date - interval 2 year and week_ending <= ? order by week_ending desc""",
+                [latest_week, latest_week],
+            ),
+            "episode_alerts": _frame(
+                con,
+                """select w.week_ending, a.rule, a.subject, a.event_date, a.message
+                   from marts.mart_treasury_stress_weekly as w
+                   join marts.mart_stress_alerts as a
+                     on a.event_date between w.week_ending - 6 and w.week_ending and a.public_at_et::date <= ?
+                   where w.is_stress_week and w.week_ending > ?::date - interval 2 year and w.week_ending <= ?
+                   order by a.event_date, a.rule, a.subject""",
+                [as_of, latest_week, latest_week],
+            ),
+            "episode_auctions": _frame(
+                con,
+                f"""select w.week_ending, {SCORECARD_COLUMNS}
+                   from marts.mart_treasury_stress_weekly as w
+                   join marts.fct_auctions as f on f.auction_date between w.week_ending - 6 and w.week_ending
+                   where w.is_stress_week and w.week_ending > ?::date - interval 2 year and w.week_ending <= ?
+                   and f.security_class in ('Note', 'Bond') order by f.auction_date, f.cusip""",
+                [latest_week, latest_week],
             ),
             "tails": _frame(
                 con,
@@ -336,19 +370,8 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
     auctions = data["auctions"]
     tail_z = auctions["tail_proxy_prior_close_bp_z_prior_12"].astype(float)
     weakest = {int(tail_z.idxmax())} if tail_z.notna().any() else set()  # none when no auction has a z yet
-    auction_rows = [
-        [
-            str(r.auction_date.date()),
-            f"{r.security_class} {r.term_group}",
-            _fmt(r.stop_yield_pct, 3),
-            f"{_fmt(r.tail_proxy_prior_close_bp)} <small>({_fmt(r.tail_proxy_prior_close_bp_vs_prior_6_avg, 2, True)})</small>",
-            f"{_fmt(r.bid_to_cover_recomputed)} <small>({_fmt(r.bid_to_cover_recomputed_vs_prior_6_avg, 2, True)})</small>",
-            f"{_fmt(r.indirect_share_pct, 1)} <small>({_fmt(r.indirect_share_pct_vs_prior_6_avg, 1, True)})</small>",
-            f"{_fmt(r.direct_share_pct, 1)} <small>({_fmt(r.direct_share_pct_vs_prior_6_avg, 1, True)})</small>",
-            f"{_fmt(r.dealer_share_pct, 1)} <small>({_fmt(r.dealer_share_pct_vs_prior_6_avg, 1, True)})</small>",
-        ]
-        for r in auctions.itertuples()
-    ]
+    auction_rows = [_scorecard_row(r) for r in auctions.itertuples()]
+    episodes = _episodes(data)
     foreign = data["foreign"]
     month = foreign["month_end"].iloc[0].date() if len(foreign) else None
     released = foreign["expected_release_date"].iloc[0].date() if len(foreign) else None
@@ -382,7 +405,7 @@ brackets. Data {as_of_text}.</p>
         f"""<section id="auctions"><h2>2. Auctions</h2>{label}
 <p class="reading">The last 20 nominal coupon auctions to {as_of}: each figure with its change against the previous six
 auctions of its term in brackets; the highlighted row has the highest tail z-score.</p>
-{_table(["date", "term", "high yield %", "tail bp (vs 6)", "bid-to-cover (vs 6)", "indirect % (vs 6)", "direct % (vs 6)", "dealer % (vs 6)"], auction_rows, weakest)}
+{_table(SCORECARD_HEADERS, auction_rows, weakest)}
 {_figure("tails", svgs["tails"], "Tail proxy (stop yield minus the prior close at the same maturity) per benchmark term, three years.")}
 </section>""",
         f"""<section id="curve"><h2>3. Curve</h2>{label}
@@ -401,6 +424,12 @@ leveraged funds' gross short is the usual basis-trade proxy and overstates it (n
 the top 10 holders and the total; custody centres hold largely for investors elsewhere.</p>
 {_table(["holder", "holdings $bn", "1-month change", "12-month change"], foreign_rows)}
 {_figure("holders", svgs["holders"], "Top 10 holders' latest level; custody centres in grey.")}
+</section>""",
+        f"""<section id="episodes"><h2>6. Stress episodes</h2>{label}
+<p class="reading">{len(data["episodes"])} flagged week(s) in the two years to week ending {week}, newest first: the
+week's composite and components, every alert on an event in that week (as known on {as_of}), and the week's coupon
+auctions scored as in section 2, the auctions an alert named highlighted.</p>
+{episodes}
 </section>""",
     ]
     page = f"""<!doctype html>
@@ -434,6 +463,41 @@ window.addEventListener("load", () => {{
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return Report(path, pngs, headline, time.perf_counter() - started, path.stat().st_size)
+
+
+def _scorecard_row(r) -> list[str]:
+    return [
+        str(r.auction_date.date()),
+        f"{r.security_class} {r.term_group}",
+        _fmt(r.stop_yield_pct, 3),
+        f"{_fmt(r.tail_proxy_prior_close_bp)} <small>({_fmt(r.tail_proxy_prior_close_bp_vs_prior_6_avg, 2, True)})</small>",
+        f"{_fmt(r.bid_to_cover_recomputed)} <small>({_fmt(r.bid_to_cover_recomputed_vs_prior_6_avg, 2, True)})</small>",
+        f"{_fmt(r.indirect_share_pct, 1)} <small>({_fmt(r.indirect_share_pct_vs_prior_6_avg, 1, True)})</small>",
+        f"{_fmt(r.direct_share_pct, 1)} <small>({_fmt(r.direct_share_pct_vs_prior_6_avg, 1, True)})</small>",
+        f"{_fmt(r.dealer_share_pct, 1)} <small>({_fmt(r.dealer_share_pct_vs_prior_6_avg, 1, True)})</small>",
+    ]
+
+
+def _episodes(data: dict[str, pd.DataFrame]) -> str:
+    """One block per flagged week: the components, the alerts of the week, the week's coupon auctions."""
+    blocks = []
+    for w in data["episodes"].itertuples():
+        alerts = data["episode_alerts"][data["episode_alerts"]["week_ending"] == w.week_ending]
+        auctions = data["episode_auctions"][data["episode_auctions"]["week_ending"] == w.week_ending].reset_index()
+        # An auction alert's subject ends with the auction's CUSIP in brackets.
+        weak = {i for i, c in enumerate(auctions["cusip"]) if any(s.endswith(f"({c})") for s in alerts["subject"])}
+        alert_items = "".join(
+            f"<li><b>{html.escape(a.rule)}</b> {a.event_date.date()}: {html.escape(a.message)}</li>"
+            for a in alerts.itertuples()
+        )
+        blocks.append(
+            f"""<h3 id="episode-{w.week_ending.date()}">Week ending {w.week_ending.date()}: composite
+{_fmt(w.composite_stress_score)} <small>(auction {_fmt(w.auction_demand_z)}, yields {_fmt(w.yield_moves_z)},
+deleveraging {_fmt(w.leveraged_deleveraging_z)}, foreign selling {_fmt(w.foreign_selling_z)})</small></h3>
+<ul class="alerts">{alert_items or "<li>No alert on an event of this week.</li>"}</ul>
+{_table(SCORECARD_HEADERS, [_scorecard_row(r) for r in auctions.itertuples()], weak) if len(auctions) else "<p>No coupon auction this week.</p>"}"""
+        )
+    return "".join(blocks) or "<p>No week reached the flag in these two years.</p>"
 
 
 def _day(value) -> str:

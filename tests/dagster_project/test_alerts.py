@@ -113,7 +113,9 @@ def evaluate(instance, cursor=None):
 
 def test_each_alert_reaches_the_webhook_the_mailbox_and_the_file_once(published, monkeypatch):
     instance, expected, jsonl = published
-    # The April 2025 episode is in the window: the 30-year's close above 5% and the flagged week.
+    # The April 2025 episode is in the window: the weak 3-year (dealers took 34%), the 30-year's close above 5% and
+    # the flagged week.
+    assert "weak_auction_dealer_takedown|Note 3-Year (91282C853)|2025-04-08" in expected
     assert "yield_level_crossing|30-year par yield|2025-04-09" in expected
     assert "stress_week|composite stress score|2025-04-11" in expected
     receiver = Receiver()

@@ -22,8 +22,8 @@ def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
     assert warned == ACTIVE_ALERTS_ON_AS_OF
     assert all(e.severity == dg.AssetCheckSeverity.WARN for e in evaluations if not e.passed)
     names = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
-    # 86 dbt data tests, 18 dbt unit tests, 7 Great Expectations suites, 4 freshness checks
-    assert len(names) == 115
+    # 87 dbt data tests, 18 dbt unit tests, 7 Great Expectations suites, 4 freshness checks
+    assert len(names) == 116
     assert ("marts/fct_auctions", "test_fct_auctions_demand_metrics") in names  # unit tests are checks too
     assert ("cftc_tff/tff_futures_only", "great_expectations") in names  # the raw-table suites ran
     assert ("par_yield_curve/daily_par_yields", "fresh_per_release_calendar") in names
@@ -35,10 +35,11 @@ def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
         ).fetchone() == (1,)
         active = con.execute(
             "select rule, subject, event_date::varchar from marts.mart_stress_alerts "
-            "where public_at_et::date between date '2025-06-24' and date '2025-06-30' order by event_date"
+            "where public_at_et::date between date '2025-06-24' and date '2025-06-30' order by event_date, rule"
         ).fetchall()
         assert active == [
             ("weak_auction_bid_to_cover", "Note 2-Year (91282C8H7)", "2025-06-25"),
+            ("weak_auction_dealer_takedown", "Note 5-Year (91282C8J3)", "2025-06-26"),
             ("weak_auction_indirect_demand", "Note 5-Year (91282C8J3)", "2025-06-26"),
         ]
     assert not sample_build.serving.with_name("serving.duckdb.tmp").exists()

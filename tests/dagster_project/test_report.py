@@ -56,7 +56,7 @@ def test_the_board_shows_the_flagged_week_with_the_marts_figures(april_report, s
     assert [row[0] for row in board] == ["2025-04-11", "2025-04-04", "2025-03-28", "2025-03-21", "2025-03-14"]
     assert board[0][1] == f"{score:.2f}" and board[0][2] == "STRESS"
     assert board[0][3].startswith(f"{auction_z:.2f}") and board[0][4].startswith(f"{yields_z:.2f}")
-    assert page.count("SAMPLE DATA: not read from the public APIs") == 6  # the top and every section
+    assert page.count("SAMPLE DATA: not read from the public APIs") == 7  # the top and every section
 
 
 def test_the_scorecard_lists_the_last_20_coupon_auctions_with_the_april_3_year(april_report, sample_build):
@@ -125,6 +125,42 @@ def test_the_build_writes_the_report_after_publishing(sample_build):
     assert path.name == "index.html" and path.exists()
     assert metadata["charts"] == 7 and metadata["sample_data"] is True
     assert "| week ending | 2025-06-27 |" in metadata["headline"]
+
+
+def test_the_episodes_section_keeps_april_2025_after_the_scorecard_moved_on(sample_build):
+    """The build's own report (as of 2025-06-30): the 3-year of 8 April has left the last-20 scorecard, but the
+    episodes section still shows its week, the alerts of that week and the auction, highlighted."""
+    page = Path(sample_build.materializations["publish/stress_report"]["path"]).read_text()
+    assert not any(r[0] == "2025-04-08" for r in _rows(_section(page, "auctions")))
+    episodes = _section(page, "episodes")
+    flagged = _query(
+        sample_build.serving,
+        "select week_ending::varchar from marts.mart_treasury_stress_weekly where is_stress_week "
+        "and week_ending > date '2025-06-27' - interval 2 year and week_ending <= date '2025-06-27' "
+        "order by week_ending desc",
+    )
+    assert re.findall(r'<h3 id="episode-([\d-]+)">', episodes) == [week for (week,) in flagged]
+    assert "2025-04-11" in {week for (week,) in flagged}
+    april = episodes.split('<h3 id="episode-2025-04-11">')[1].split("<h3")[0]
+    alerts = _query(
+        sample_build.serving,
+        "select rule, message from marts.mart_stress_alerts where event_date between '2025-04-05' and '2025-04-11' "
+        "order by event_date, rule, subject",
+    )
+    items = [re.sub(r"<[^>]+>", "", li) for li in re.findall(r"<li>(.*?)</li>", april, flags=re.S)]
+    assert len(items) == len(alerts) and all(rule in item for item, (rule, _) in zip(items, alerts, strict=True))
+    rules = {rule for rule, _ in alerts}
+    assert {"weak_auction_dealer_takedown", "yield_level_crossing", "stress_week"} <= rules
+    scorecard = _rows(april)
+    assert [r[0] for r in scorecard] == sorted(r[0] for r in scorecard) and len(scorecard) >= 3
+    marked = re.findall(r"<tr class=weak>(.*?)</tr>", april, flags=re.S)
+    assert any("2025-04-08" in row and "Note 3-Year" in row for row in marked)
+    [(dealers,)] = _query(
+        sample_build.serving,
+        "select dealer_share_pct from marts.fct_auctions where auction_date = '2025-04-08' and term_group = '3-Year'",
+    )
+    three_year = next(r for r in scorecard if r[0] == "2025-04-08" and r[1] == "Note 3-Year")
+    assert three_year[7].startswith(f"{dealers:.1f}")
 
 
 def _chromium() -> str:

@@ -12,19 +12,25 @@ auctions as (
         bid_to_cover_recomputed,
         bid_to_cover_recomputed_z_prior_12,
         indirect_share_pct,
-        indirect_share_pct_z_prior_12
+        indirect_share_pct_z_prior_12,
+        dealer_share_pct,
+        dealer_share_pct_z_prior_12
     from {{ ref('fct_auctions') }}
     where security_class in ('Note', 'Bond')
 ),
 
-{#- The three weak-auction criteria: (rule, z-score column, comparison, threshold var, what the sentence says). -#}
+{#- The four weak-auction criteria: (rule, z-score column, comparison, threshold var, what the sentence says). Dealers
+    absorb what end investors leave, so a high takedown is how a weak auction shows when indirect demand holds up but
+    direct bidders stay away (the 3-year of 2025-04-08: dealers 34%, indirects only z -1.4). -#}
 {%- set auction_criteria = [
     ('weak_auction_tail', 'tail_proxy_prior_close_bp_z_prior_12', '>=', 'alert_auction_tail_z',
      "' tailed: stop ' || tail_proxy_prior_close_bp || ' bp over the prior close'"),
     ('weak_auction_bid_to_cover', 'bid_to_cover_recomputed_z_prior_12', '<=', 'alert_auction_bid_to_cover_z',
      "' drew weak cover: bid-to-cover ' || bid_to_cover_recomputed"),
     ('weak_auction_indirect_demand', 'indirect_share_pct_z_prior_12', '<=', 'alert_auction_indirect_z',
-     "' drew little indirect (foreign and investor) demand: ' || indirect_share_pct || '% of competitive accepted'"),
+     "' drew little indirect (foreign and investor) demand: ' || cast(indirect_share_pct as decimal(18, 1)) || '% of competitive accepted'"),
+    ('weak_auction_dealer_takedown', 'dealer_share_pct_z_prior_12', '>=', 'alert_auction_dealer_z',
+     "' left dealers holding ' || cast(dealer_share_pct as decimal(18, 1)) || '% of competitive accepted'"),
 ] %}
 
 weak_auctions as (
