@@ -130,6 +130,22 @@ def latest_tic_month_released(as_of: date) -> date:
     return month_end
 
 
+def mspd_release_date(month_end: date) -> date:
+    """The Monthly Statement of the Public Debt for month M comes out on the fourth business day of month M+1."""
+    day = month_end + timedelta(days=1)
+    for _ in range(3):
+        day = next_business_day(day, include=True) + timedelta(days=1)
+    return next_business_day(day, include=True)
+
+
+def latest_mspd_month_released(as_of: date) -> date:
+    """The latest month (its month-end date) whose MSPD was out by `as_of` (end of day)."""
+    month_end = as_of.replace(day=1) - timedelta(days=1)
+    while mspd_release_date(month_end) > as_of:
+        month_end = month_end.replace(day=1) - timedelta(days=1)
+    return month_end
+
+
 def point_in_time_cutoffs(as_of: date) -> dict[str, str]:
     """The last date of each kind a build as of `as_of` may contain (the dbt vars the staging models filter on)."""
     return {

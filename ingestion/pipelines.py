@@ -28,11 +28,31 @@ from ingestion.cftc_tff import cftc_tff
 from ingestion.common.lock import process_alive
 from ingestion.common.records import DriftReport
 from ingestion.common.warehouse import row_counts
+from ingestion.fed_custody import fed_custody
+from ingestion.funding_rates import funding_rates
 from ingestion.par_yield_curve import par_yield_curve
+from ingestion.primary_dealers import primary_dealers
 from ingestion.tic_holdings import tic_holdings
 from ingestion.treasury_auctions import treasury_auctions
+from ingestion.treasury_debt import treasury_debt
 
-SOURCE_NAMES = ("treasury_auctions", "par_yield_curve", "cftc_tff", "tic_holdings")
+SOURCE_NAMES = (
+    "treasury_auctions",
+    "par_yield_curve",
+    "cftc_tff",
+    "tic_holdings",
+    "primary_dealers",
+    "funding_rates",
+    "fed_custody",
+    "treasury_debt",
+)
+# The sources that take dlt's configuration for their own options (keyids, series ids, windows) beside base_url.
+SOURCES = {
+    "primary_dealers": primary_dealers,
+    "funding_rates": funding_rates,
+    "fed_custody": fed_custody,
+    "treasury_debt": treasury_debt,
+}
 
 
 def dataset_name(source: str) -> str:
@@ -52,6 +72,8 @@ def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport
     if name == "tic_holdings":
         kwargs.pop("drift")  # fixed-layout text files: an unknown line is an error, not drift
         return tic_holdings(as_of=as_of, **kwargs)
+    if name in SOURCES:
+        return SOURCES[name](as_of=as_of, **kwargs)
     raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
 
 

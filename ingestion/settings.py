@@ -24,6 +24,9 @@ FISCALDATA_BASE_URL = "https://api.fiscaldata.treasury.gov/services/api/fiscal_s
 YIELD_CURVE_BASE_URL = "https://home.treasury.gov/resource-center/data-chart-center/interest-rates"
 CFTC_BASE_URL = "https://publicreporting.cftc.gov"
 TIC_BASE_URL = "https://ticdata.treasury.gov/resource-center/data-chart-center/tic/Documents"
+PRIMARY_DEALERS_BASE_URL = "https://markets.newyorkfed.org/api/pd"
+FUNDING_RATES_BASE_URL = "https://markets.newyorkfed.org/api"
+FRED_BASE_URL = "https://fred.stlouisfed.org/graph"
 
 # dlt, dbt and Dagster send nothing anywhere but the data hosts.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")

@@ -39,7 +39,7 @@ REFRESH_JOBS = {
 REFRESH_ALL = dg.define_asset_job(
     "refresh_all",
     selection=dg.AssetSelection.all(),
-    description="Everything: all four sources, the whole dbt project with its tests, the raw-table checks, publish. "
+    description="Everything: all eight sources, the whole dbt project with its tests, the raw-table checks, publish. "
     "`treasury build` runs this job.",
 )
 CHECK_FRESHNESS = dg.define_asset_job(
@@ -109,6 +109,39 @@ tic_around_monthly_release = _on_release_days(
     "{day} is not a business day in TIC's release window",
 )
 
+primary_dealers_on_thursday_evenings = _on_release_days(
+    "primary_dealers_on_thursday_evenings",
+    "45 16 * * 4",
+    "primary_dealers",
+    "Thursdays at 16:45, after the NY Fed publishes the previous week's dealer statistics (about 16:15).",
+    lambda day: True,
+    "",
+)
+funding_rates_on_business_day_mornings = _on_release_days(
+    "funding_rates_on_business_day_mornings",
+    "30 8 * * 1-5",
+    "funding_rates",
+    "Business-day mornings at 08:30, after SOFR and the other reference rates for the day before (about 08:00).",
+    is_business_day,
+    "{day} is a bond-market holiday: no reference rates are published",
+)
+fed_custody_on_h41_evenings = _on_release_days(
+    "fed_custody_on_h41_evenings",
+    "0 18 * * 4",
+    "fed_custody",
+    "Thursdays at 18:00, after the H.4.1 (16:30) and FRED's update of the custody holdings.",
+    lambda day: True,
+    "",
+)
+treasury_debt_on_federal_business_days = _on_release_days(
+    "treasury_debt_on_federal_business_days",
+    "0 16 * * 1-5",
+    "treasury_debt",
+    "Federal business days at 16:00: Debt to the Penny for the day before, and the MSPD on its fourth business day.",
+    release_calendar.is_federal_business_day,
+    "{day} is a federal holiday: FiscalData publishes no Debt to the Penny",
+)
+
 
 @dg.schedule(
     cron_schedule="30 13 * * 1-5",
@@ -150,6 +183,10 @@ def schedules() -> dg.Definitions:
             auctions_on_auction_day_afternoons,
             cftc_on_release_evenings,
             tic_around_monthly_release,
+            primary_dealers_on_thursday_evenings,
+            funding_rates_on_business_day_mornings,
+            fed_custody_on_h41_evenings,
+            treasury_debt_on_federal_business_days,
             full_refresh_daily,
             freshness_every_morning,
         ],

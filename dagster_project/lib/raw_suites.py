@@ -488,6 +488,340 @@ TIC = RawTableSuite(
 )
 
 
+# --- primary dealers, funding markets, FRED, federal debt ------------------------------------------------------
+
+
+def _flag_weekday(column: str, flag: str, weekday: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def derive(df: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        days = pd.to_datetime(df[column])
+        df[flag] = days.isna() | (days.dt.weekday == weekday)
+        return df
+
+    return derive
+
+
+DEALER_STATISTICS = RawTableSuite(
+    "primary_dealers",
+    "dealer_statistics",
+    "asofdate",
+    (
+        View(
+            "weeks",
+            "select keyid, asofdate, series_break, value from {table}",
+            ("keyid", "asofdate"),
+            lambda columns: [
+                _gxe().ExpectCompoundColumnsToBeUnique(column_list=["keyid", "asofdate"]),
+                *_on_calendar("as_of_wednesday", [True], "FR 2004 statistics are as of Wednesday", mostly=0.99),
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="value",
+                    min_value=-2_000_000,
+                    max_value=10_000_000,
+                    description="$ millions (a net position or a financing total; $10 trillion is far beyond any)",
+                ),
+            ],
+            _flag_weekday("asofdate", "as_of_wednesday", 2),
+        ),
+        View(
+            "published_total",
+            """
+            select asofdate,
+                max(value) filter (where keyid = 'PDPOSGST-TOT') as total_mn,
+                sum(value) filter (where keyid = 'PDPOSGS-B' or keyid like 'PDPOSGSC-%') as bills_and_coupons_mn,
+                abs(total_mn - bills_and_coupons_mn) as total_minus_parts_mn,
+                count(*) filter (where keyid = 'PDPOSGST-TOT' and value is null) as total_suppressed
+            from {table} where series_break = 'current' group by asofdate
+            """,
+            ("asofdate",),
+            lambda columns: [
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="total_minus_parts_mn",
+                    max_value=25_000,
+                    severity=WARNING,
+                    description="the published total exceeds bills + coupon buckets by $2.7-11.4bn in the NY Fed's "
+                    "own data (it is loaded as published); a gap past $25bn is worth a look",
+                ),
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="total_suppressed",
+                    value_set=[0],
+                    severity=WARNING,
+                    description="the total is suppressed ('*') this week: the dealer component has no value",
+                ),
+            ],
+        ),
+    ),
+)
+
+_RATE_TYPES = ["SOFR", "BGCR", "TGCR", "EFFR", "OBFR"]
+REFERENCE_RATES = RawTableSuite(
+    "funding_rates",
+    "reference_rates",
+    "effective_date",
+    (
+        View(
+            "rates",
+            """
+            select type, effective_date, percent_rate, percent_percentile1, percent_percentile99, volume_in_billions,
+                percent_percentile1 <= percent_percentile99 as percentiles_ordered,
+                percent_percentile25 <= percent_rate and percent_rate <= percent_percentile75 as rate_in_middle_half,
+                target_rate_from, target_rate_to
+            from {table}
+            """,
+            ("type", "effective_date"),
+            lambda columns: [
+                _gxe().ExpectCompoundColumnsToBeUnique(column_list=["type", "effective_date"]),
+                _gxe().ExpectColumnValuesToBeInSet(column="type", value_set=_RATE_TYPES),
+                *[
+                    _gxe().ExpectColumnValuesToBeBetween(column=c, min_value=-1, max_value=25, description="percent")
+                    for c in ("percent_rate", "percent_percentile1", "percent_percentile99")
+                ],
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="percentiles_ordered",
+                    value_set=[True],
+                    description="1st percentile <= 99th (the funding spread would be negative)",
+                ),
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="rate_in_middle_half",
+                    value_set=[True],
+                    severity=WARNING,
+                    description="the rate (the volume-weighted median) sits between its 25th and 75th percentiles",
+                ),
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="volume_in_billions", min_value=0, max_value=10_000, description="$ billions a day"
+                ),
+                _gxe().ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="target_rate_to", column_B="target_rate_from", ignore_row_if="either_value_is_missing"
+                ),
+            ],
+        ),
+        View(
+            "secured_calendar",
+            "select type, effective_date from {table} where type in ('SOFR', 'BGCR', 'TGCR')",
+            ("type", "effective_date"),
+            lambda columns: _on_calendar(
+                "on_business_day", [True], "secured rates exist on SIFMA business days", mostly=0.99
+            ),
+            _flag_non_business_days("effective_date", "on_business_day"),
+        ),
+    ),
+)
+
+REPO_OPERATIONS = RawTableSuite(
+    "funding_rates",
+    "repo_operations",
+    "operation_date",
+    (
+        View(
+            "operations",
+            """
+            select o.operation_id, o.operation_date, o.operation_type, o.total_amt_submitted, o.total_amt_accepted,
+                o.total_amt_accepted <= o.total_amt_submitted as accepted_within_submitted,
+                coalesce(d.details_accepted, 0) - o.total_amt_accepted as details_minus_total_usd
+            from {table} as o
+            left join (
+                select operation_id, sum(amt_accepted) as details_accepted
+                from raw_funding_rates.repo_operation_details group by operation_id
+            ) as d using (operation_id)
+            """,
+            ("operation_id",),
+            lambda columns: [
+                _gxe().ExpectColumnValuesToBeUnique(column="operation_id"),
+                _gxe().ExpectColumnValuesToBeInSet(column="operation_type", value_set=["Repo", "Reverse Repo"]),
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="total_amt_accepted", min_value=0, max_value=5e12, description="whole dollars"
+                ),
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="accepted_within_submitted",
+                    value_set=[True],
+                    severity=WARNING,
+                    description="an operation accepts no more than was submitted",
+                ),
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="details_minus_total_usd",
+                    min_value=0,
+                    max_value=0,
+                    severity=WARNING,
+                    description="the details add up to the operation's total (the NY Fed's small value exercises "
+                    "publish a zero total beside non-zero details); the marts read the total",
+                ),
+            ],
+        ),
+    ),
+)
+
+REPO_DETAILS = RawTableSuite(
+    "funding_rates",
+    "repo_operation_details",
+    "operation_date",
+    (
+        View(
+            "details",
+            "select * exclude (_dlt_load_id) from {table}",
+            ("operation_id", "security_type"),
+            lambda columns: [
+                _gxe().ExpectCompoundColumnsToBeUnique(column_list=["operation_id", "security_type"]),
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="security_type",
+                    value_set=["Treasury", "Agency", "Mortgage-Backed"],
+                    severity=WARNING,
+                    description="a new collateral type is reported; the marts read operation totals",
+                ),
+                _gxe().ExpectColumnValuesToBeBetween(column="amt_accepted", min_value=0, description="whole dollars"),
+                *[
+                    _gxe().ExpectColumnValuesToBeBetween(column=c, min_value=-1, max_value=25, description="percent")
+                    for c in columns
+                    if c.startswith("percent_") or c == "minimum_bid_rate"
+                ],
+            ],
+        ),
+    ),
+)
+
+REPO_PROPOSITIONS = RawTableSuite(
+    "funding_rates",
+    "repo_operation_propositions",
+    "operation_date",
+    (
+        View(
+            "propositions",
+            "select operation_id, counterparty_type, amt_accepted from {table}",
+            ("operation_id", "counterparty_type"),
+            lambda columns: [
+                _gxe().ExpectCompoundColumnsToBeUnique(column_list=["operation_id", "counterparty_type"]),
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="counterparty_type",
+                    value_set=["bank", "gse", "mmf", "pd"],
+                    severity=WARNING,
+                    description="a new counterparty type is reported",
+                ),
+                _gxe().ExpectColumnValuesToBeBetween(column="amt_accepted", min_value=0, description="whole dollars"),
+            ],
+        ),
+    ),
+)
+
+FRED_OBSERVATIONS = RawTableSuite(
+    "fed_custody",
+    "observations",
+    "observation_date",
+    (
+        View(
+            "observations",
+            """
+            select series_id, observation_date, value,
+                case series_id when 'WMTSECL1' then value between 0 and 20000000
+                               when 'IORB' then value between -1 and 25 else true end as value_in_unit_range
+            from {table}
+            """,
+            ("series_id", "observation_date"),
+            lambda columns: [
+                _gxe().ExpectCompoundColumnsToBeUnique(column_list=["series_id", "observation_date"]),
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="value_in_unit_range",
+                    value_set=[True],
+                    description="WMTSECL1 in $ millions (0-20 million), IORB in percent (-1 to 25)",
+                ),
+            ],
+        ),
+        View(
+            "custody_wednesdays",
+            "select series_id, observation_date from {table} where series_id = 'WMTSECL1'",
+            ("series_id", "observation_date"),
+            lambda columns: _on_calendar(
+                "on_wednesday", [True], "H.4.1 custody holdings are Wednesday levels", mostly=0.99
+            ),
+            _flag_weekday("observation_date", "on_wednesday", 2),
+        ),
+    ),
+)
+
+DEBT_TO_THE_PENNY = RawTableSuite(
+    "treasury_debt",
+    "debt_to_the_penny",
+    "record_date",
+    (
+        View(
+            "days",
+            """
+            select record_date, debt_held_public_amt, intragov_hold_amt, tot_pub_debt_out_amt,
+                abs(debt_held_public_amt + intragov_hold_amt - tot_pub_debt_out_amt) as identity_gap_usd
+            from {table}
+            """,
+            ("record_date",),
+            lambda columns: [
+                _gxe().ExpectColumnValuesToBeUnique(column="record_date"),
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="tot_pub_debt_out_amt",
+                    min_value=1e12,
+                    max_value=1e14,
+                    description="dollars ($1-100 trillion: a figure in millions or billions is a unit error)",
+                ),
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="identity_gap_usd",
+                    max_value=0.01,
+                    severity=WARNING,
+                    description="debt held by the public + intragovernmental holdings = total, to the cent",
+                ),
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="identity_gap_usd",
+                    max_value=10_000_000,
+                    description="a gap past $10 million is not rounding: a parsing or unit error",
+                ),
+            ],
+        ),
+    ),
+)
+
+MSPD_TABLE_1 = RawTableSuite(
+    "treasury_debt",
+    "mspd_table_1",
+    "record_date",
+    (
+        View(
+            "months",
+            """
+            select record_date,
+                record_date = last_day(record_date) as is_month_end,
+                count(*) filter (where security_type_desc = 'Total Marketable') as total_marketable_rows,
+                abs(sum(total_mil_amt) filter (where security_type_desc = 'Marketable')
+                    - max(total_mil_amt) filter (where security_type_desc = 'Total Marketable'))
+                    as marketable_classes_gap_mn,
+                max(abs(debt_held_public_mil_amt + intragov_hold_mil_amt - total_mil_amt)) as largest_row_gap_mn
+            from {table} group by record_date
+            """,
+            ("record_date",),
+            lambda columns: [
+                _gxe().ExpectColumnValuesToBeInSet(column="is_month_end", value_set=[True]),
+                _gxe().ExpectColumnValuesToBeInSet(
+                    column="total_marketable_rows",
+                    value_set=[1],
+                    description="one 'Total Marketable' row a month (the foreign share's denominator)",
+                ),
+                *[
+                    _gxe().ExpectColumnValuesToBeBetween(
+                        column=column,
+                        max_value=3,
+                        severity=WARNING,
+                        description=f"{what}: MSPD rounds each figure on its own, so they miss by up to $2 million; "
+                        "more is worth a look",
+                    )
+                    for column, what in (
+                        ("marketable_classes_gap_mn", "the marketable classes add up to Total Marketable"),
+                        ("largest_row_gap_mn", "held by the public + intragovernmental = total on each row"),
+                    )
+                ],
+                _gxe().ExpectColumnValuesToBeBetween(
+                    column="marketable_classes_gap_mn",
+                    max_value=1_000,
+                    description="a gap past $1bn is not rounding: a class misread or in another unit",
+                ),
+            ],
+        ),
+    ),
+)
+
+
 def _count_only(source: str, table: str, date_column: str, key: tuple[str, ...]) -> RawTableSuite:
     """Vintage tables: every version ever published; checked for lost rows and keys only."""
     return RawTableSuite(
@@ -525,6 +859,14 @@ SUITES: dict[tuple[str, str], RawTableSuite] = {
             "month_end",
             ("month_end", "country", "is_comparison_series"),
         ),
+        DEALER_STATISTICS,
+        REFERENCE_RATES,
+        REPO_OPERATIONS,
+        REPO_DETAILS,
+        REPO_PROPOSITIONS,
+        FRED_OBSERVATIONS,
+        DEBT_TO_THE_PENNY,
+        MSPD_TABLE_1,
     )
 }
 

@@ -13,6 +13,13 @@ Dagster), so the rules are unit-tested on their own.
   (Saturday for a Friday release).
 - TIC: month M is released around the 18th of month M+2 (the same convention as the dbt models); it is
   due one month after that, by the end of the 18th of month M+3.
+- Primary dealer statistics: the week ended Wednesday W comes out on Thursday W+8 at about 16:15; due by the end of
+  Friday W+9.
+- Reference rates: SOFR for business day D comes out at about 08:00 on the next business day; due by 12:00 then.
+- FRED custody (WMTSECL1): Wednesday W's level comes out with the H.4.1 on Thursday W+1 at 16:30 and reaches FRED
+  soon after; due by the end of Friday W+2.
+- Debt to the Penny: day D comes out on the next federal business day; due by the end of the business day after.
+  MSPD: month M comes out on the fourth business day of M+1; due by the end of the fifth.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from dateutil.relativedelta import relativedelta
 
 from ingestion.calendar import (
     cftc_release_date,
+    federal_holidays,
     is_business_day,
+    mspd_release_date,
     next_business_day,
     previous_business_day,
     tic_expected_release,
@@ -103,6 +112,60 @@ def tic_month_due(now: datetime) -> date:
 def is_tic_release_window(day: date) -> bool:
     """Business days from the 15th to the 21st: TIC's release falls in that window every month."""
     return is_business_day(day) and 15 <= day.day <= 21
+
+
+# --- primary dealers, reference rates, FRED custody, federal debt ------------------------------------
+
+
+def dealer_week_due(now: datetime) -> date:
+    """The latest as-of Wednesday that must be loaded by `now` (released Thursday W+8, due end of Friday W+9)."""
+    wednesday = now.date() - timedelta(days=(now.date().weekday() - 2) % 7)
+    while _at(wednesday + timedelta(days=10)) > now:
+        wednesday -= timedelta(days=7)
+    return wednesday
+
+
+def sofr_due(now: datetime) -> date:
+    """The latest business day whose SOFR must be loaded by `now` (noon on the next business day)."""
+    day = previous_business_day(now.date(), include=True)
+    while _at(next_business_day(day, include=False), time(12, 0)) > now:
+        day = previous_business_day(day)
+    return day
+
+
+def custody_week_due(now: datetime) -> date:
+    """The latest Wednesday whose custody level must be loaded by `now` (end of the Friday after)."""
+    wednesday = now.date() - timedelta(days=(now.date().weekday() - 2) % 7)
+    while _at(wednesday + timedelta(days=3)) > now:
+        wednesday -= timedelta(days=7)
+    return wednesday
+
+
+def is_federal_business_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in federal_holidays(day.year)
+
+
+def _next_federal_business_day(day: date) -> date:
+    day += timedelta(days=1)
+    while not is_federal_business_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def debt_day_due(now: datetime) -> date:
+    """The latest federal business day whose Debt to the Penny must be loaded by `now`."""
+    day = now.date()
+    while not is_federal_business_day(day) or _at(_next_federal_business_day(_next_federal_business_day(day))) > now:
+        day -= timedelta(days=1)
+    return day
+
+
+def mspd_month_due(now: datetime) -> date:
+    """The latest month (month-end date) whose MSPD must be loaded by `now` (end of its fifth business day)."""
+    month_end = now.date().replace(day=1) - timedelta(days=1)
+    while _at(next_business_day(mspd_release_date(month_end), include=False) + timedelta(days=1)) > now:
+        month_end = month_end.replace(day=1) - timedelta(days=1)
+    return month_end
 
 
 # --- auctions ---------------------------------------------------------------------------------------
@@ -183,4 +246,32 @@ def assess(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> Freshn
         ).fetchall()
         rule = "every auction listed in upcoming_auctions loaded by the end of the day after its auction date"
         return Freshness(source, now, latest, None, rule, [m for (m,) in missing])
+    if source == "primary_dealers":
+        latest = con.execute(
+            "select max(asofdate) from raw_primary_dealers.dealer_statistics where keyid = 'PDPOSGST-TOT'"
+        ).fetchone()[0]
+        rule = "week ended Wednesday W loaded by the end of Friday W+9 (released Thursday W+8 at about 16:15)"
+        return Freshness(source, now, latest, dealer_week_due(now), rule)
+    if source == "funding_rates":
+        latest = con.execute(
+            "select max(effective_date) from raw_funding_rates.reference_rates where type = 'SOFR'"
+        ).fetchone()[0]
+        rule = "SOFR for business day D loaded by 12:00 New York on the next business day (released about 08:00)"
+        return Freshness(source, now, latest, sofr_due(now), rule)
+    if source == "fed_custody":
+        latest = con.execute(
+            "select max(observation_date) from raw_fed_custody.observations where series_id = 'WMTSECL1'"
+        ).fetchone()[0]
+        rule = "WMTSECL1 for Wednesday W loaded by the end of Friday W+2 (H.4.1 on Thursday W+1)"
+        return Freshness(source, now, latest, custody_week_due(now), rule)
+    if source == "treasury_debt":
+        latest = _max(con, "raw_treasury_debt.debt_to_the_penny", "record_date")
+        month = _max(con, "raw_treasury_debt.mspd_table_1", "record_date")
+        due_month = mspd_month_due(now)
+        missing = [] if month is not None and month >= due_month else [f"MSPD {due_month:%B %Y}"]
+        rule = (
+            "Debt to the Penny for day D loaded by the end of the next federal business day after its release; "
+            "MSPD for month M by the end of its fifth business day"
+        )
+        return Freshness(source, now, latest, debt_day_due(now), rule, missing)
     raise ValueError(f"no release calendar for source {source!r}")

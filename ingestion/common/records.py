@@ -19,6 +19,8 @@ import pyarrow.compute as pc
 from ingestion.common.errors import SourceDataError
 
 TEXT, DATE, DECIMAL, BOOL, INT = "text", "date", "decimal", "bool", "int"
+# MSPD publishes $ millions with up to 10 decimals: one digit past DECIMAL's scale.
+DECIMAL_WIDE = "decimal_wide"
 # A date sent as a floating timestamp at midnight ("2025-08-05T00:00:00.000", Socrata).
 DATE_TS = "date_ts"
 
@@ -29,6 +31,7 @@ ARROW_TYPES = {
     DATE: pa.date32(),
     DATE_TS: pa.date32(),
     DECIMAL: DECIMAL_TYPE,
+    DECIMAL_WIDE: pa.decimal128(38, 12),
     BOOL: pa.bool_(),
     INT: pa.int64(),
 }

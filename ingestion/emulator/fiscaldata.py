@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from urllib.parse import quote
 
-from ingestion.common.records import DATE, DECIMAL, INT
+from ingestion.common.records import DATE, DECIMAL, DECIMAL_WIDE, INT
 
 OPERATORS = ("eq", "gt", "gte", "lt", "lte", "in")
 MAX_PAGE_SIZE = 10000
@@ -24,7 +24,7 @@ class QueryError(ValueError):
 def _api_type(kind: str) -> tuple[str, str]:
     if kind == DATE:
         return "DATE", "YYYY-MM-DD"
-    if kind in (DECIMAL, INT):
+    if kind in (DECIMAL, DECIMAL_WIDE, INT):
         return "NUMBER", "10.2"
     return "STRING", "String"
 
@@ -37,7 +37,7 @@ def _label(field: str) -> str:
 
 
 def _comparable(value: str, kind: str):
-    if kind in (DECIMAL, INT):
+    if kind in (DECIMAL, DECIMAL_WIDE, INT):
         try:
             return float(value)
         except ValueError:

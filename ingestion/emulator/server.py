@@ -21,9 +21,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import orjson
 
 from ingestion.cftc_tff.fields import DATASET_ID
-from ingestion.emulator import auctions, cftc, fiscaldata, socrata, tic, yields
+from ingestion.emulator import auctions, cftc, dealers, debt, fiscaldata, fred, funding, socrata, tic, yields
 from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
+from ingestion.treasury_debt.fields import DEBT_TO_THE_PENNY_FIELDS, MSPD_TABLE_1_FIELDS
 
 FISCALDATA_ROOT = "/services/api/fiscal_service"
 AUCTIONS_PATH = FISCALDATA_ROOT + "/v1/accounting/od/auctions_query"
@@ -32,6 +33,12 @@ YIELD_ROOT = "/resource-center/data-chart-center/interest-rates"
 YIELD_CSV_PREFIX = YIELD_ROOT + "/daily-treasury-rates.csv/"
 SOCRATA_RESOURCE = "/resource/"
 TIC_ROOT = "/resource-center/data-chart-center/tic/Documents"
+DEBT_TO_THE_PENNY_PATH = FISCALDATA_ROOT + "/v2/accounting/od/debt_to_penny"
+MSPD_TABLE_1_PATH = FISCALDATA_ROOT + "/v1/debt/mspd/mspd_table_1"
+NYFED_ROOT = "/api"
+PD_ROOT = NYFED_ROOT + "/pd"
+FRED_ROOT = "/graph"
+NYFED_JSON = "application/json; charset=utf-8"
 
 
 @dataclass
@@ -88,10 +95,73 @@ class Emulator:
             return 200, "text/plain", tic.render_current(tic.tic_data(self.as_of, self.revised)).encode()
         if path == f"{TIC_ROOT}/mfhhis01.txt":
             return 200, "text/plain", tic.render_history(tic.tic_data(self.as_of, self.revised)).encode()
+        if path == DEBT_TO_THE_PENNY_PATH:
+            answer = fiscaldata.query(debt.debt_to_the_penny(self.as_of), DEBT_TO_THE_PENNY_FIELDS, params)
+            return 200, "application/json", orjson.dumps(answer)
+        if path == MSPD_TABLE_1_PATH:
+            answer = fiscaldata.query(debt.mspd_table_1(self.as_of), MSPD_TABLE_1_FIELDS, params)
+            return 200, "application/json", orjson.dumps(answer)
+        if path.startswith(PD_ROOT + "/"):
+            return self._primary_dealers(path[len(PD_ROOT) + 1 :])
+        if path.startswith(NYFED_ROOT + "/rates/") or path.startswith(NYFED_ROOT + "/rp/"):
+            return self._funding(path[len(NYFED_ROOT) + 1 :], params)
+        if path == f"{FRED_ROOT}/fredgraph.csv":
+            ids = [i for i in params.get("id", "").split(",") if i]
+            try:
+                start, end = (date.fromisoformat(params[k]) if params.get(k) else None for k in ("cosd", "coed"))
+                return 200, "text/csv", fred.render_csv(ids, self.as_of, start, end)
+            except (fred.UnknownSeries, ValueError) as exc:
+                return 404, "text/plain", f"series or dates not found: {exc}".encode()
         if path == f"{SOCRATA_RESOURCE}{DATASET_ID}.json":
             rows, headers = socrata.query(cftc.tff_table(self.as_of, self.revised), params)
             return 200, "application/json", (orjson.dumps(rows), headers)
         return 404, "text/plain", f"no such endpoint: {path}".encode()
+
+    def _primary_dealers(self, rest: str) -> tuple[int, str, bytes]:
+        statistics = dealers.statistics(self.as_of)
+        if rest == "list/timeseries.json":
+            return 200, NYFED_JSON, dealers.render_list(self.as_of)
+        parts = rest.removesuffix(".json").split("/")
+        if parts[0] != "get" or not rest.endswith(".json"):
+            return 404, "text/plain", f"no such endpoint: {rest}".encode()
+        if len(parts) == 4 and parts[2] == "timeseries":  # get/{seriesbreak}/timeseries/{keyid}.json
+            series_break, keyids = parts[1], [parts[3]]
+        elif len(parts) == 2:  # get/{keyid}.json or get/{k1}_{k2}_...json
+            series_break, keyids = "current", parts[1].split("_")
+        else:
+            return 404, "text/plain", f"no such endpoint: {rest}".encode()
+        # An unknown keyid answers 200 with an empty list, as the API does.
+        records = [(d, k, v) for k in keyids for d, v in statistics.get((series_break, k), [])]
+        records.sort(key=lambda r: (r[0], r[1]))  # by date, then keyid in alphabetical order
+        return 200, NYFED_JSON, dealers.render_timeseries(records)
+
+    def _funding(self, rest: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+        parts = rest.removesuffix(".json").split("/")
+        start, end = params.get("startDate"), params.get("endDate")
+        if parts[0] == "rates" and parts[1:] == ["all", "latest"]:
+            rates = funding.reference_rates(self.as_of)
+            return (
+                200,
+                NYFED_JSON,
+                funding.render_rates([rates[t][-1] for t in ("EFFR", "OBFR", "TGCR", "BGCR", "SOFR")]),
+            )
+        if parts[0] == "rates" and len(parts) == 4 and parts[3] == "search":
+            family, rate_type = parts[1], parts[2].upper()
+            rates = funding.reference_rates(self.as_of)
+            if rate_type not in rates or funding.FAMILY[rate_type] != family:
+                return 404, "text/plain", f"no such rate: {family}/{rate_type}".encode()
+            return 200, NYFED_JSON, funding.render_rates(funding.search(rates[rate_type], "effectiveDate", start, end))
+        if parts[:4] == ["rp", "all", "all", "results"]:
+            operations = funding.repo_operations(self.as_of)
+            if parts[4:] == ["search"]:
+                return (
+                    200,
+                    NYFED_JSON,
+                    funding.render_operations(funding.search(operations, "operationDate", start, end)),
+                )
+            if len(parts) == 6 and parts[4] == "last" and parts[5].isdigit():
+                return 200, NYFED_JSON, funding.render_operations(operations[: int(parts[5])])
+        return 404, "text/plain", f"no such endpoint: {rest}".encode()
 
     def _yield_csv(self, years: list[int]) -> str:
         curve = yields.build_curve(self.as_of)
@@ -141,4 +211,8 @@ def base_urls(root: str) -> dict[str, str]:
         "par_yield_curve": root + YIELD_ROOT,
         "cftc_tff": root,
         "tic_holdings": root + TIC_ROOT,
+        "primary_dealers": root + PD_ROOT,
+        "funding_rates": root + NYFED_ROOT,
+        "fed_custody": root + FRED_ROOT,
+        "treasury_debt": root + FISCALDATA_ROOT,
     }

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from urllib.parse import parse_qs, urlparse
 
 import dlt
 import pyarrow as pa
-from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
-from ingestion.common.http import http_errors, json_page_hook, log, rest_client
+from ingestion.common.fiscaldata import MAX_PAGE_SIZE, fiscaldata_pages
+from ingestion.common.http import log
 from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.settings import as_of as default_as_of
@@ -46,46 +45,13 @@ HISTORY_START = date(1979, 1, 1)
 KEY = ("cusip", "auction_date")
 # The auction calendar lists auctions ahead by design, never further than this.
 CALENDAR_HORIZON_DAYS = 400
-MAX_PAGE_SIZE = 10000
-
-
-def _fiscaldata_page_problem(body) -> str | None:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        return "body has no 'data' list"
-    meta = body.get("meta")
-    if not isinstance(meta, dict) or not isinstance(meta.get("total-pages"), int):
-        return "body has no integer 'meta.total-pages'"
-    return None
-
-
-def _pages(base_url: str, endpoint: str, params: dict, resource: str) -> Iterator[tuple[list[dict], str, int, int]]:
-    """(records, url, page number, total pages) for every page of a FiscalData query."""
-    client = rest_client(
-        base_url,
-        paginator=PageNumberPaginator(base_page=1, page_param="page[number]", total_path="meta.total-pages"),
-        data_selector="data",
-    )
-    with http_errors(f"{SOURCE}.{resource}", base_url):
-        for page in client.paginate(
-            endpoint,
-            params=params,
-            hooks={"response": [json_page_hook(f"{SOURCE}.{resource}", _fiscaldata_page_problem)]},
-        ):
-            response = page.response
-            body = response.json()
-            yield list(page), response.url, _page_number(response.url), body["meta"]["total-pages"]
-
-
-def _page_number(url: str) -> int:
-    values = parse_qs(urlparse(url).query).get("page[number]", ["1"])
-    return int(values[0])
 
 
 def _read(base_url, endpoint, params, resource, spec, required, drift, limits=None) -> Iterator[pa.Table]:
     """Typed pages; fails on a repeated key or a record dated after its limit (`limits`: column -> (date, why))."""
     loaded = 0
     keys = KeyGuard(f"{SOURCE}.{resource}", KEY)
-    for records, url, number, total in _pages(base_url, endpoint, params, resource):
+    for records, url, number, total in fiscaldata_pages(f"{SOURCE}.{resource}", base_url, endpoint, params):
         where = f"page {number} of {total} ({url})"
         # FiscalData sends every field in every record ("null" for no value): all of them are the contract.
         table = records_to_table(

@@ -27,6 +27,10 @@ PUBLIC_HOSTS = {
     "par_yield_curve": settings.YIELD_CURVE_BASE_URL,
     "cftc_tff": settings.CFTC_BASE_URL,
     "tic_holdings": settings.TIC_BASE_URL,
+    "primary_dealers": settings.PRIMARY_DEALERS_BASE_URL,
+    "funding_rates": settings.FUNDING_RATES_BASE_URL,
+    "fed_custody": settings.FRED_BASE_URL,
+    "treasury_debt": settings.FISCALDATA_BASE_URL,
 }
 # A source still failing after the HTTP client's own bounded retries is retried as a step, later.
 STEP_RETRIES = 2

@@ -24,6 +24,10 @@ FRESHNESS_TABLES = {
     "par_yield_curve": "daily_par_yields",
     "cftc_tff": "tff_futures_only",
     "tic_holdings": "major_foreign_holders",
+    "primary_dealers": "dealer_statistics",
+    "funding_rates": "reference_rates",
+    "fed_custody": "observations",
+    "treasury_debt": "debt_to_the_penny",
 }
 
 

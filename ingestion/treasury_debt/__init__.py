@@ -1,0 +1,158 @@
+"""Federal debt outstanding from FiscalData: Debt to the Penny (v2, daily) and MSPD table 1 (v1, monthly).
+
+Plain dlt, no Dagster; runnable on its own: `python -m ingestion ingest --source treasury_debt`.
+
+- `debt_to_the_penny`: one row per business day, key `record_date`: debt held by the public, intragovernmental
+  holdings and their total, in dollars with cents, as published (the identity public + intragovernmental = total
+  is checked, not enforced).
+- `mspd_table_1`: the Monthly Statement of the Public Debt's summary, one row per month, security type and class,
+  key (record_date, security_type_desc, security_class_desc), $ millions. The marketable total is the row whose
+  type is `Total Marketable` (class `_`); a class with nothing outstanding has no row at all.
+
+Incremental on record_date with a look-back window (`lookback_days`) that re-reads recent records (FiscalData
+revises the latest figures now and then). Point in time: Debt to the Penny for day D is published on the next
+business day, so a build as of D reads up to D - 1; the MSPD for month M comes out on the fourth business day of
+M + 1, so a build reads the months published by its as-of date. A record past those bounds fails the load, named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import dlt
+import pyarrow as pa
+
+from ingestion.calendar import latest_mspd_month_released
+from ingestion.common.fiscaldata import MAX_PAGE_SIZE, fiscaldata_pages
+from ingestion.common.http import log
+from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
+from ingestion.settings import FISCALDATA_BASE_URL
+from ingestion.settings import as_of as default_as_of
+from ingestion.treasury_debt.fields import (
+    DEBT_TO_THE_PENNY_FIELDS,
+    DEBT_TO_THE_PENNY_REQUIRED,
+    MSPD_TABLE_1_FIELDS,
+    MSPD_TABLE_1_REQUIRED,
+)
+
+SOURCE = "treasury_debt"
+DEBT_TO_THE_PENNY_ENDPOINT = "v2/accounting/od/debt_to_penny"
+MSPD_TABLE_1_ENDPOINT = "v1/debt/mspd/mspd_table_1"
+DEBT_TO_THE_PENNY_START = date(1993, 4, 1)  # the first record FiscalData serves
+MSPD_START = date(2001, 1, 31)
+MSPD_KEY = ("record_date", "security_type_desc", "security_class_desc")
+
+
+def _read(
+    base_url: str,
+    endpoint: str,
+    params: dict,
+    resource: str,
+    spec: dict[str, str],
+    key: tuple[str, ...],
+    required: tuple[str, ...],
+    limit: date,
+    drift: DriftReport,
+) -> Iterator[pa.Table]:
+    loaded = 0
+    keys = KeyGuard(f"{SOURCE}.{resource}", key)
+    for records, url, number, total in fiscaldata_pages(f"{SOURCE}.{resource}", base_url, endpoint, params):
+        where = f"page {number} of {total} ({url})"
+        table = records_to_table(
+            records,
+            spec,
+            source=f"{SOURCE}.{resource}",
+            where=where,
+            key_fields=key,
+            required=required,
+            contract=spec,
+            drift=drift,
+        )
+        keys.check(table, where)
+        reject_after(
+            table,
+            "record_date",
+            limit,
+            source=f"{SOURCE}.{resource}",
+            where=where,
+            key_fields=key,
+            why="not yet published on the as-of date",
+        )
+        loaded += table.num_rows
+        log.info("%s.%s: page %d/%d, %d rows (%d so far)", SOURCE, resource, number, total, table.num_rows, loaded)
+        if table.num_rows:
+            yield table
+
+
+@dlt.source(name=SOURCE)
+def treasury_debt(
+    base_url: str = FISCALDATA_BASE_URL,
+    page_size: int = MAX_PAGE_SIZE,
+    lookback_days: int = 45,
+    as_of: date | None = None,
+    drift: DriftReport | None = None,
+):
+    """Debt to the Penny and MSPD table 1, as published by `as_of`."""
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+    drift = drift if drift is not None else DriftReport()
+    as_of = as_of or default_as_of()
+
+    @dlt.resource(
+        name="debt_to_the_penny",
+        primary_key="record_date",
+        write_disposition="merge",
+        columns={f: {"nullable": False} for f in DEBT_TO_THE_PENNY_REQUIRED},
+    )
+    def debt_to_the_penny(
+        record_date=dlt.sources.incremental("record_date", initial_value=DEBT_TO_THE_PENNY_START, lag=lookback_days),
+    ) -> Iterator[pa.Table]:
+        published_through = as_of - timedelta(days=1)  # day D is published on the next business day
+        params = {
+            "filter": f"record_date:gte:{record_date.start_value.isoformat()},"
+            f"record_date:lte:{published_through.isoformat()}",
+            "sort": "record_date",
+            "page[size]": page_size,
+        }
+        yield from _read(
+            base_url,
+            DEBT_TO_THE_PENNY_ENDPOINT,
+            params,
+            "debt_to_the_penny",
+            DEBT_TO_THE_PENNY_FIELDS,
+            ("record_date",),
+            DEBT_TO_THE_PENNY_REQUIRED,
+            published_through,
+            drift,
+        )
+
+    @dlt.resource(
+        name="mspd_table_1",
+        primary_key=MSPD_KEY,
+        write_disposition="merge",
+        columns={f: {"nullable": False} for f in MSPD_TABLE_1_REQUIRED},
+    )
+    def mspd_table_1(
+        record_date=dlt.sources.incremental("record_date", initial_value=MSPD_START, lag=lookback_days),
+    ) -> Iterator[pa.Table]:
+        published_through = latest_mspd_month_released(as_of)
+        params = {
+            "filter": f"record_date:gte:{record_date.start_value.isoformat()},"
+            f"record_date:lte:{published_through.isoformat()}",
+            "sort": "record_date,src_line_nbr",
+            "page[size]": page_size,
+        }
+        yield from _read(
+            base_url,
+            MSPD_TABLE_1_ENDPOINT,
+            params,
+            "mspd_table_1",
+            MSPD_TABLE_1_FIELDS,
+            MSPD_KEY,
+            MSPD_TABLE_1_REQUIRED,
+            published_through,
+            drift,
+        )
+
+    return debt_to_the_penny, mspd_table_1
