@@ -152,4 +152,5 @@ def point_in_time_cutoffs(as_of: date) -> dict[str, str]:
         "as_of": as_of.isoformat(),
         "cftc_released_through": latest_cftc_report_released(as_of).isoformat(),
         "tic_released_through": latest_tic_month_released(as_of).isoformat(),
+        "mspd_released_through": latest_mspd_month_released(as_of).isoformat(),
     }

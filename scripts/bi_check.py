@@ -229,8 +229,11 @@ def chart_definitions() -> list[dict]:
                     _metric("yield_moves_z", "yield moves z"),
                     _metric("leveraged_deleveraging_z", "leveraged deleveraging z"),
                     _metric("foreign_selling_z", "foreign selling z"),
+                    _metric("dealer_balance_sheet_z", "dealer balance sheet z"),
+                    _metric("funding_z", "funding z"),
+                    _metric("foreign_official_selling_z", "foreign official selling z"),
                     # The flag threshold, var('stress_flag_threshold') in dbt/dbt_project.yml.
-                    {"expressionType": "SQL", "sqlExpression": "MAX(1.5)", "label": "flag threshold (1.5)"},
+                    {"expressionType": "SQL", "sqlExpression": "MAX(3.0)", "label": "flag threshold (3.0)"},
                 ],
                 "groupby": [],
                 "adhoc_filters": [_time_filter("week_ending", "Last 2 years")],

@@ -33,6 +33,10 @@ MARTS = (
     "fct_futures_positioning",
     "fct_basis_trade_proxy_weekly",
     "fct_foreign_holdings",
+    "fct_primary_dealer_positions",
+    "fct_funding_rates_daily",
+    "fct_foreign_official_custody_weekly",
+    "fct_marketable_debt_monthly",
     "mart_treasury_stress_weekly",
     "mart_stress_alerts",
 )

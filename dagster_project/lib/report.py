@@ -20,7 +20,7 @@ import pandas as pd
 
 from ingestion.common.warehouse import connect
 
-STRESS_FLAG_THRESHOLD = 1.5  # dbt var stress_flag_threshold (the marts carry the flag; the line is drawn at it)
+STRESS_FLAG_THRESHOLD = 3.0  # dbt var stress_flag_threshold (the marts carry the flag; the line is drawn at it)
 YIELD_LINE_PCT = 5.0
 BENCHMARK_TERMS = ("2-Year", "5-Year", "10-Year", "30-Year")
 # An auction scorecard row: each figure with its change against the previous six auctions of its term, and the z-scores
@@ -61,14 +61,18 @@ def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
                           auction_demand_z, coupon_auctions, avg_tail_proxy_prior_close_bp, avg_bid_to_cover,
                           avg_indirect_share_pct, yield_moves_z, yield_10y_close_pct, yield_30y_close_pct,
                           largest_abs_change_1w_bp, leveraged_deleveraging_z, leveraged_gross_short_dv01_change_1w_usd,
-                          foreign_selling_z, foreign_latest_month_known, foreign_total_change_1m_usd_bn
+                          foreign_selling_z, foreign_latest_month_known, foreign_total_change_1m_usd_bn,
+                          dealer_balance_sheet_z, dealer_position_as_of, dealer_net_position_usd_bn, funding_z,
+                          sofr_minus_iorb_bp, sofr_percentile_99_minus_1_bp, foreign_official_selling_z,
+                          custody_change_1w_usd_bn
                    from marts.mart_treasury_stress_weekly where week_ending <= ? order by week_ending desc limit 5""",
                 [latest_week],
             ),
             "board_history": _frame(
                 con,
                 """select week_ending, composite_stress_score, auction_demand_z, yield_moves_z,
-                          leveraged_deleveraging_z, foreign_selling_z
+                          leveraged_deleveraging_z, foreign_selling_z, dealer_balance_sheet_z, funding_z,
+                          foreign_official_selling_z
                    from marts.mart_treasury_stress_weekly where week_ending > ?::date - interval 2 year
                    and week_ending <= ? order by week_ending""",
                 [latest_week, latest_week],
@@ -84,7 +88,8 @@ def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
             "episodes": _frame(
                 con,
                 """select week_ending, composite_stress_score, auction_demand_z, yield_moves_z,
-                          leveraged_deleveraging_z, foreign_selling_z
+                          leveraged_deleveraging_z, foreign_selling_z, dealer_balance_sheet_z, funding_z,
+                          foreign_official_selling_z
                    from marts.mart_treasury_stress_weekly where is_stress_week
                    and week_ending > ?::date - interval 2 year and week_ending <= ? order by week_ending desc""",
                 [latest_week, latest_week],
@@ -350,6 +355,9 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
         "yield moves z": _fmt(latest["yield_moves_z"]),
         "leveraged deleveraging z": _fmt(latest["leveraged_deleveraging_z"]),
         "foreign selling z": _fmt(latest["foreign_selling_z"]),
+        "dealer balance sheet z": _fmt(latest["dealer_balance_sheet_z"]),
+        "funding z": _fmt(latest["funding_z"]),
+        "foreign official selling z": _fmt(latest["foreign_official_selling_z"]),
     }
     board_rows = [
         [
@@ -364,6 +372,12 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
             f"{_fmt(r.leveraged_deleveraging_z)} <small>(gross short DV01 {_fmt(_millions(r.leveraged_gross_short_dv01_change_1w_usd), 1, True)}m/bp)</small>",
             f"{_fmt(r.foreign_selling_z)} <small>(TIC {_day(r.foreign_latest_month_known)}: total "
             f"{_fmt(r.foreign_total_change_1m_usd_bn, 1, True)} $bn)</small>",
+            f"{_fmt(r.dealer_balance_sheet_z)} <small>(net {_fmt(r.dealer_net_position_usd_bn, 1)} $bn on "
+            f"{_day(r.dealer_position_as_of)})</small>",
+            f"{_fmt(r.funding_z)} <small>(SOFR-IORB {_fmt(r.sofr_minus_iorb_bp, 1, True)} bp, "
+            f"p99-p1 {_fmt(r.sofr_percentile_99_minus_1_bp, 1)} bp)</small>",
+            f"{_fmt(r.foreign_official_selling_z)} <small>(custody {_fmt(r.custody_change_1w_usd_bn, 1, True)} $bn "
+            "in the week)</small>",
         ]
         for r in board.itertuples()
     ]
@@ -398,9 +412,9 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
         f"""<section id="board"><h2>1. The board</h2>{label}
 <p class="reading">Week ending {week}: composite {_fmt(latest["composite_stress_score"])}
 ({"a stress week" if flag else "below the flag"} at {STRESS_FLAG_THRESHOLD}); each component is a z-score, its inputs in
-brackets. Data {as_of_text}.</p>
-{_table(["week ending", "composite", "flag", "auction demand z", "yield moves z", "deleveraging z", "foreign selling z"], board_rows)}
-{_figure("board", svgs["board"], "The composite (thick) and its four components over two years; the dashed line is the flag threshold.")}
+brackets; the composite is their sum over the square root of how many there are. Data {as_of_text}.</p>
+{_table(["week ending", "composite", "flag", "auction demand z", "yield moves z", "deleveraging z", "foreign selling z", "dealer balance sheet z", "funding z", "foreign official selling z"], board_rows)}
+{_figure("board", svgs["board"], "The composite (thick) and its seven components over two years; the dashed line is the flag threshold.")}
 </section>""",
         f"""<section id="auctions"><h2>2. Auctions</h2>{label}
 <p class="reading">The last 20 nominal coupon auctions to {as_of}: each figure with its change against the previous six
@@ -493,7 +507,9 @@ def _episodes(data: dict[str, pd.DataFrame]) -> str:
         blocks.append(
             f"""<h3 id="episode-{w.week_ending.date()}">Week ending {w.week_ending.date()}: composite
 {_fmt(w.composite_stress_score)} <small>(auction {_fmt(w.auction_demand_z)}, yields {_fmt(w.yield_moves_z)},
-deleveraging {_fmt(w.leveraged_deleveraging_z)}, foreign selling {_fmt(w.foreign_selling_z)})</small></h3>
+deleveraging {_fmt(w.leveraged_deleveraging_z)}, foreign selling {_fmt(w.foreign_selling_z)},
+dealers {_fmt(w.dealer_balance_sheet_z)}, funding {_fmt(w.funding_z)},
+foreign official {_fmt(w.foreign_official_selling_z)})</small></h3>
 <ul class="alerts">{alert_items or "<li>No alert on an event of this week.</li>"}</ul>
 {_table(SCORECARD_HEADERS, [_scorecard_row(r) for r in auctions.itertuples()], weak) if len(auctions) else "<p>No coupon auction this week.</p>"}"""
         )

@@ -92,7 +92,10 @@ stress_weeks as (
         || {{ var('stress_flag_threshold') }} || '; auction ' || coalesce(cast(round(auction_demand_z, 1) as varchar), 'n/a')
         || ', yields ' || coalesce(cast(round(yield_moves_z, 1) as varchar), 'n/a') || ', deleveraging '
         || coalesce(cast(round(leveraged_deleveraging_z, 1) as varchar), 'n/a') || ', foreign selling '
-        || coalesce(cast(round(foreign_selling_z, 1) as varchar), 'n/a') || ')' as message
+        || coalesce(cast(round(foreign_selling_z, 1) as varchar), 'n/a') || ', dealers '
+        || coalesce(cast(round(dealer_balance_sheet_z, 1) as varchar), 'n/a') || ', funding '
+        || coalesce(cast(round(funding_z, 1) as varchar), 'n/a') || ', foreign official '
+        || coalesce(cast(round(foreign_official_selling_z, 1) as varchar), 'n/a') || ')' as message
     from {{ ref('mart_treasury_stress_weekly') }}
     where is_stress_week
 ),

@@ -108,6 +108,73 @@ foreign_component as (
     asof left join foreign_total on yield_component.week_ending >= foreign_total.expected_release_date
 ),
 
+dealer_total as (
+    select
+        week_ending_wednesday,
+        value_usd_bn,
+        change_1w_usd_bn,
+        value_z_prior_156w
+    from {{ ref('fct_primary_dealer_positions') }}
+    where is_published_total
+),
+
+dealer_component as (
+    -- The latest week the NY Fed had published by the Friday (Wednesday W is out on Thursday W + 8): as known then.
+    select
+        yield_component.week_ending,
+        dealer_total.week_ending_wednesday as dealer_position_as_of,
+        dealer_total.value_usd_bn as dealer_net_position_usd_bn,
+        dealer_total.change_1w_usd_bn as dealer_net_position_change_1w_usd_bn,
+        dealer_total.value_z_prior_156w as dealer_balance_sheet_z
+    from yield_component
+    asof left join dealer_total on yield_component.week_ending >= dealer_total.week_ending_wednesday + 8
+),
+
+sofr_weekly as (
+    -- Rates published by the Friday morning: the previous Friday's to Thursday's.
+    select
+        cast(date_trunc('week', rate_date + 3) + interval 4 day as date) as week_ending,
+        avg(rate_minus_iorb_bp) as sofr_minus_iorb_bp,
+        avg(percentile_99_minus_1_bp) as sofr_percentile_99_minus_1_bp
+    from {{ ref('fct_funding_rates_daily') }}
+    where rate_type = 'SOFR'
+    group by 1
+),
+
+funding_scored as (
+    select
+        *,
+        case
+            when count(sofr_minus_iorb_bp) over prior_156 >= 52 and stddev_samp(sofr_minus_iorb_bp) over prior_156 > 0
+                then (sofr_minus_iorb_bp - avg(sofr_minus_iorb_bp) over prior_156) / stddev_samp(sofr_minus_iorb_bp) over prior_156
+        end as sofr_minus_iorb_z,
+        case
+            when count(sofr_percentile_99_minus_1_bp) over prior_156 >= 52 and stddev_samp(sofr_percentile_99_minus_1_bp) over prior_156 > 0
+                then (sofr_percentile_99_minus_1_bp - avg(sofr_percentile_99_minus_1_bp) over prior_156) / stddev_samp(sofr_percentile_99_minus_1_bp) over prior_156
+        end as sofr_percentile_spread_z
+    from sofr_weekly
+    window prior_156 as (order by week_ending rows between 156 preceding and 1 preceding)
+),
+
+funding_component as (
+    select
+        *,
+        (coalesce(sofr_minus_iorb_z, 0) + coalesce(sofr_percentile_spread_z, 0))
+        / nullif(cast((sofr_minus_iorb_z is not null) as int) + cast((sofr_percentile_spread_z is not null) as int), 0) as funding_z
+    from funding_scored
+),
+
+custody_component as (
+    -- Wednesday's custody level is out with the H.4.1 on Thursday: the week's own figure by the Friday.
+    select
+        week_ending_wednesday + 2 as week_ending,
+        week_ending_wednesday as custody_as_of,
+        custody_usd_bn,
+        change_1w_usd_bn as custody_change_1w_usd_bn,
+        -change_1w_z_prior_156w as foreign_official_selling_z
+    from {{ ref('fct_foreign_official_custody_weekly') }}
+),
+
 combined as (
     select
         yield_component.week_ending,
@@ -130,31 +197,56 @@ combined as (
         positioning_component.leveraged_deleveraging_z,
         foreign_component.foreign_latest_month_known,
         foreign_component.foreign_total_change_1m_usd_bn,
-        foreign_component.foreign_selling_z
+        foreign_component.foreign_selling_z,
+        dealer_component.dealer_position_as_of,
+        dealer_component.dealer_net_position_usd_bn,
+        dealer_component.dealer_net_position_change_1w_usd_bn,
+        dealer_component.dealer_balance_sheet_z,
+        funding_component.sofr_minus_iorb_bp,
+        funding_component.sofr_percentile_99_minus_1_bp,
+        funding_component.sofr_minus_iorb_z,
+        funding_component.sofr_percentile_spread_z,
+        funding_component.funding_z,
+        custody_component.custody_as_of,
+        custody_component.custody_usd_bn,
+        custody_component.custody_change_1w_usd_bn,
+        custody_component.foreign_official_selling_z
     from yield_component
     left join auction_component on yield_component.week_ending = auction_component.week_ending
     left join positioning_component on yield_component.week_ending = positioning_component.week_ending
     left join foreign_component on yield_component.week_ending = foreign_component.week_ending
+    left join dealer_component on yield_component.week_ending = dealer_component.week_ending
+    left join funding_component on yield_component.week_ending = funding_component.week_ending
+    left join custody_component on yield_component.week_ending = custody_component.week_ending
 ),
 
 counted as (
     select
         *,
         cast((auction_demand_z is not null) as int) + cast((yield_moves_z is not null) as int)
-        + cast((leveraged_deleveraging_z is not null) as int) + cast((foreign_selling_z is not null) as int) as components_available
+        + cast((leveraged_deleveraging_z is not null) as int) + cast((foreign_selling_z is not null) as int)
+        + cast((dealer_balance_sheet_z is not null) as int) + cast((funding_z is not null) as int)
+        + cast((foreign_official_selling_z is not null) as int) as components_available
     from combined
 ),
 
 final as (
-    -- Like with like: a composite over one or two components is not comparable with one over four, so weeks with
+    -- Like with like: a composite over one or two components is not comparable with one over seven, so weeks with
     -- fewer than var('stress_min_components') keep their component scores but get no composite and no flag.
+    -- The components combine as z-scores do (Stouffer): their sum over the square root of how many there are, so the
+    -- composite keeps a z-score's scale whether four or seven components are available. (A plain mean shrinks as
+    -- quiet components are added: over seven, its 99th percentile in the sample history is 1.24.)
     select
         *,
         case
             when components_available >= {{ var('stress_min_components') }}
                 then
-                    (coalesce(auction_demand_z, 0) + coalesce(yield_moves_z, 0) + coalesce(leveraged_deleveraging_z, 0) + coalesce(foreign_selling_z, 0))
-                    / components_available
+                    (
+                        coalesce(auction_demand_z, 0) + coalesce(yield_moves_z, 0) + coalesce(leveraged_deleveraging_z, 0)
+                        + coalesce(foreign_selling_z, 0) + coalesce(dealer_balance_sheet_z, 0) + coalesce(funding_z, 0)
+                        + coalesce(foreign_official_selling_z, 0)
+                    )
+                    / sqrt(components_available)
         end as composite_stress_score
     from counted
 ),

@@ -1,0 +1,44 @@
+-- One row per business day and reference rate: the rate, its percentiles and volume, its spread to IORB and the
+-- width of its distribution (99th - 1st percentile), each spread with a z-score against the prior 250 days only.
+with
+
+rates as (
+    select * from {{ ref('stg_funding_rates__reference_rates') }}
+),
+
+iorb as (
+    select
+        observation_date,
+        value as iorb_pct
+    from {{ ref('stg_fed_custody__observations') }}
+    where series_id = 'IORB' and value is not null
+),
+
+spreads as (
+    select
+        rates.*,
+        iorb.iorb_pct,
+        100.0 * (rates.rate_pct - iorb.iorb_pct) as rate_minus_iorb_bp,
+        100.0 * (rates.percentile_99_pct - rates.percentile_1_pct) as percentile_99_minus_1_bp,
+        -- Published at about 08:00 New York on the next business day (09:00 for EFFR); the day after as a floor.
+        rates.rate_date + 1 + time '08:00' as public_at_et
+    from rates
+    left join iorb on rates.rate_date = iorb.observation_date
+),
+
+scored as (
+    select
+        *,
+        case
+            when count(rate_minus_iorb_bp) over prior_250 >= 60 and stddev_samp(rate_minus_iorb_bp) over prior_250 > 0
+                then (rate_minus_iorb_bp - avg(rate_minus_iorb_bp) over prior_250) / stddev_samp(rate_minus_iorb_bp) over prior_250
+        end as rate_minus_iorb_bp_z_prior_250d,
+        case
+            when count(percentile_99_minus_1_bp) over prior_250 >= 60 and stddev_samp(percentile_99_minus_1_bp) over prior_250 > 0
+                then (percentile_99_minus_1_bp - avg(percentile_99_minus_1_bp) over prior_250) / stddev_samp(percentile_99_minus_1_bp) over prior_250
+        end as percentile_99_minus_1_bp_z_prior_250d
+    from spreads
+    window prior_250 as (partition by rate_type order by rate_date rows between 250 preceding and 1 preceding)
+)
+
+{{ select_published('scored') }}
