@@ -19,6 +19,23 @@ history; the emulator's FiscalData and SoQL query engines are reused to filter, 
 - TIC: `mfhhis01.txt` is the recorded history file, byte for byte. CONSTRUCTED: `slt_table5.txt` (no recorded
   copy exists) is written in the current table's layout from the 2025 block of that history file, so its
   values are the published ones.
+- NY Fed primary dealers `get/{keyid}.json`: PDPOSMBSFGS-C is the recorded raw body, byte for byte. The 16
+  Treasury keyids are npthan's excerpts (2021-12 .. 2022-02; re-serialised by that project, values as
+  published), sent as one-line JSON; PDPOSGS-B and PDPOSGSC-G3L6 also carry npthan's April-May 2013 excerpt (the
+  union of two recorded windows of one history). `get/SBP2013/timeseries/{keyid}.json`: npthan's SBP2013
+  excerpts. Any other keyid answers 200 with no observations, as the API does.
+- NY Fed reference rates `rates/{secured|unsecured}/{type}/search.json`: the union, per rate type, of the
+  recorded searches (SOFR and OBFR 2024-06, EFFR 2023 H1) and the two recorded `all/latest` snapshots, filtered
+  to the dates asked and newest first; a search covering every recorded row of a file that holds them all gets
+  that file byte for byte. `rp/all/all/results/search.json`: the recorded last-500 operations (467 kept), byte
+  for byte when the window holds them all, else filtered and re-written in the same spacing.
+- FRED `fredgraph.csv?id=`: DGS10 (`DATE` header, `.` missing), DGS5 (`observation_date`, empty missing) and WALCL
+  byte for byte; cosd/coed cut the rows. CONSTRUCTED stand-in: no recorded WMTSECL1 exists, so `id=WMTSECL1` gets
+  the WALCL file with its header renamed (the reference README's stand-in: the same weekly Wednesday H.4.1
+  layout, values are WALCL's). IORB has no recording: the replay build is configured without it.
+- FiscalData `debt_to_penny` (v2): the recorded 61 rows. `mspd_table_1` (v1): CONSTRUCTED from the website
+  download (4,617 rows, labels as header): field names for labels, values unchanged, the calendar fields derived
+  from record_date and src_line_nbr the row's place in its month; checked against the recorded one-row API page.
 """
 
 from __future__ import annotations
@@ -29,6 +46,8 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -37,9 +56,14 @@ import pyarrow as pa
 
 from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, DATASET_ID, PCT_OF_OI, POSITIONS, TRADERS
 from ingestion.common.records import TEXT
-from ingestion.emulator import fiscaldata, socrata
+from ingestion.emulator import fiscaldata, funding, socrata
 from ingestion.emulator.server import (
     AUCTIONS_PATH,
+    DEBT_TO_THE_PENNY_PATH,
+    FRED_ROOT,
+    MSPD_TABLE_1_PATH,
+    NYFED_ROOT,
+    PD_ROOT,
     SOCRATA_RESOURCE,
     TIC_ROOT,
     UPCOMING_PATH,
@@ -50,6 +74,7 @@ from ingestion.emulator.server import (
 from ingestion.emulator.tic import current_table_head
 from ingestion.tic_holdings.parser import parse_history
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
+from ingestion.treasury_debt.fields import DEBT_TO_THE_PENNY_FIELDS, MSPD_TABLE_1_FIELDS
 
 # The public APIs' paths, as the emulator serves them.
 SOCRATA = f"{SOCRATA_RESOURCE}{DATASET_ID}.json"
@@ -102,6 +127,33 @@ TREASURYDIRECT_TO_FISCALDATA = {
     "tips": "inflation_index_security",
 }
 CONVERTED_CUSIP = "912810TV0"  # the 30-year bond of 2023-11-09, from TreasuryDirect
+
+PD_RAW = "nyfed_primary_dealer/pd_get_PDPOSMBSFGS-C_raw_2024-07-08.json"
+PD_SAMPLE = "nyfed_primary_dealer/npthan_dealer_stats_sample_series_2021-12_to_2022-02.json"
+PD_EXTENSION = "nyfed_primary_dealer/npthan_dealer_stats_historical_extension_SBP2013_2013-02_to_2013-05.json"
+RATE_FILES = (
+    "nyfed_reference_rates/rates_secured_sofr_search_2024-06-01_2024-06-06.json",
+    "nyfed_reference_rates/rates_unsecured_obfr_search_2024-06-01_2024-06-06.json",
+    "nyfed_reference_rates/rates_unsecured_effr_search_2023-01-01_2023-06-06.json",
+    "nyfed_reference_rates/rates_all_latest_2023-04-17.json",
+    "nyfed_reference_rates/rates_all_latest_2023-04-10_good_friday.json",
+)
+RP_FILE = "nyfed_reference_rates/rp_all_all_results_last_500_2023-04-21_trimmed.json"
+FRED_FILES = {
+    "DGS10": "fred_graph_csv/DGS10_DATE_header_1962-01-02_to_2024-08-07.csv",
+    "DGS5": "fred_graph_csv/DGS5_observation_date_header_2019-12-26_to_2024-12-26.csv",
+    "WALCL": "fred_graph_csv/WALCL_observation_date_header_2002-12-18_to_2024-12-25.csv",
+}
+DEBT_FILE = "fiscaldata_debt/debt_to_penny_v2_2025-01-02_to_2025-03-31.json"
+MSPD_CSV = "fiscaldata_debt/MSPD_SumSecty_20010131_20260531_website_download.csv"
+MSPD_LABELS = {
+    "Record Date": "record_date",
+    "Security Type Description": "security_type_desc",
+    "Security Class Description": "security_class_desc",
+    "Debt Held by the Public (in Millions)": "debt_held_public_mil_amt",
+    "Intragovernmental Holdings (in Millions)": "intragov_hold_mil_amt",
+    "Total Public Debt Outstanding (in Millions)": "total_mil_amt",
+}
 
 
 def _text_columns(path: Path) -> list[list[str]]:
@@ -231,6 +283,99 @@ class Replay:
         out += ["", "Notes:", "Constructed for the replay from mfhhis01.txt (no recorded slt_table5.txt exists)."]
         return "\n".join(out).encode()
 
+    # --- NY Fed, FRED, federal debt -------------------------------------------------------------------
+    @cached_property
+    def dealer_bodies(self) -> dict[tuple[str, str], list[dict]]:
+        """(series break, keyid) -> recorded records, oldest first."""
+        out: dict[tuple[str, str], list[dict]] = {}
+        for name in (PD_SAMPLE, PD_EXTENSION):
+            for series in json.loads((self.root / name).read_text())["series"]:
+                key = (series.get("period") or "current", series["keyid"])
+                out.setdefault(key, []).extend(series["body"]["pd"]["timeseries"])
+        return {k: sorted(v, key=lambda r: r["asofdate"]) for k, v in out.items()}
+
+    def primary_dealers(self, rest: str) -> bytes:
+        parts = rest.removesuffix(".json").split("/")
+        if parts == ["get", "PDPOSMBSFGS-C"]:
+            return (self.root / PD_RAW).read_bytes()
+        key = (parts[1], parts[3]) if len(parts) == 4 else ("current", parts[1])
+        records = self.dealer_bodies.get(key, [])
+        return json.dumps({"pd": {"timeseries": records}}, separators=(", ", ": ")).encode()
+
+    @cached_property
+    def rate_records(self) -> dict[str, list[dict]]:
+        """Rate type -> the recorded records (one per date; the files agree where they overlap), newest first."""
+        by_key: dict[tuple[str, str], dict] = {}
+        for name in RATE_FILES:
+            for record in json.loads((self.root / name).read_bytes(), parse_float=Decimal)["refRates"]:
+                key = (record["type"], record["effectiveDate"])
+                if key in by_key and by_key[key] != record:
+                    raise ValueError(f"recorded files disagree on {key}")
+                by_key[key] = record
+        out: dict[str, list[dict]] = {}
+        for (rate_type, _), record in sorted(by_key.items(), key=lambda kv: kv[0][1], reverse=True):
+            out.setdefault(rate_type, []).append(record)
+        return out
+
+    def reference_rates(self, rate_type: str, start: str | None, end: str | None) -> bytes:
+        records = funding.search(self.rate_records.get(rate_type, []), "effectiveDate", start, end)
+        for name in RATE_FILES[:3]:  # a search file answers byte for byte when the window holds all its rows
+            recorded = json.loads((self.root / name).read_bytes(), parse_float=Decimal)["refRates"]
+            if recorded == records:
+                return (self.root / name).read_bytes()
+        return funding.render_rates(records)
+
+    def repo_operations(self, start: str | None, end: str | None) -> bytes:
+        raw = (self.root / RP_FILE).read_bytes()
+        operations = json.loads(raw, parse_float=Decimal)["repo"]["operations"]
+        chosen = funding.search(operations, "operationDate", start, end)
+        return raw if len(chosen) == len(operations) else funding.render_operations(chosen)
+
+    def fred(self, ids: str, start: str | None, end: str | None) -> bytes:
+        if ids == "WMTSECL1":  # CONSTRUCTED stand-in (see the module docstring)
+            text = (
+                (self.root / FRED_FILES["WALCL"])
+                .read_text()
+                .replace("observation_date,WALCL", "observation_date,WMTSECL1", 1)
+            )
+        elif ids in FRED_FILES:
+            text = (self.root / FRED_FILES[ids]).read_text()
+        else:
+            raise KeyError(ids)
+        header, *rows = text.splitlines()
+        kept = [r for r in rows if (not start or r[:10] >= start) and (not end or r[:10] <= end)]
+        if len(kept) == len(rows):
+            return text.encode()
+        return ("\n".join([header, *kept]) + "\n").encode()
+
+    @cached_property
+    def debt_to_the_penny(self) -> list[dict[str, str]]:
+        return json.loads((self.root / DEBT_FILE).read_text())["data"]
+
+    @cached_property
+    def mspd_records(self) -> list[dict[str, str]]:
+        """The website download in the API's layout (CONSTRUCTED, see the module docstring)."""
+        text = (self.root / MSPD_CSV).read_text(encoding="utf-8-sig")
+        header, *rows = list(csv.reader(io.StringIO(text)))
+        out, line_in_month = [], {}
+        for row in rows:
+            record = {MSPD_LABELS[h]: v for h, v in zip(header, row)}
+            day = date.fromisoformat(record["record_date"])
+            line_in_month[day] = line_in_month.get(day, 0) + 1
+            out.append(
+                {
+                    **record,
+                    "src_line_nbr": str(line_in_month[day]),
+                    "record_fiscal_year": str(day.year + 1 if day.month >= 10 else day.year),
+                    "record_fiscal_quarter": str(((day.month - 10) % 12) // 3 + 1),
+                    "record_calendar_year": str(day.year),
+                    "record_calendar_quarter": str((day.month - 1) // 3 + 1),
+                    "record_calendar_month": f"{day.month:02d}",
+                    "record_calendar_day": f"{day.day:02d}",
+                }
+            )
+        return out
+
     # --- WSGI -----------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -252,6 +397,23 @@ class Replay:
                 content_type, body = "text/plain", self.tic_history
             elif path == f"{TIC_ROOT}/slt_table5.txt":
                 content_type, body = "text/plain", self.tic_current
+            elif path.startswith(PD_ROOT + "/get/"):
+                body = self.primary_dealers(path[len(PD_ROOT) + 1 :])
+            elif path.startswith(NYFED_ROOT + "/rates/") and path.endswith("/search.json"):
+                rate_type = path.split("/")[-2].upper()
+                body = self.reference_rates(rate_type, params.get("startDate"), params.get("endDate"))
+            elif path == NYFED_ROOT + "/rp/all/all/results/search.json":
+                body = self.repo_operations(params.get("startDate"), params.get("endDate"))
+            elif path == f"{FRED_ROOT}/fredgraph.csv":
+                content_type = "text/csv"
+                try:
+                    body = self.fred(params.get("id", ""), params.get("cosd"), params.get("coed"))
+                except KeyError:
+                    status, body = "404 Not Found", b"Series not found"
+            elif path == DEBT_TO_THE_PENNY_PATH:
+                body = json.dumps(fiscaldata.query(self.debt_to_the_penny, DEBT_TO_THE_PENNY_FIELDS, params)).encode()
+            elif path == MSPD_TABLE_1_PATH:
+                body = json.dumps(fiscaldata.query(self.mspd_records, MSPD_TABLE_1_FIELDS, params)).encode()
             else:
                 status, content_type, body = "404 Not Found", "text/plain", f"no such path {path}".encode()
         except (fiscaldata.QueryError, socrata.SoQLError, ValueError) as exc:

@@ -12,7 +12,7 @@
     {%- set scale = namespace(value=none, at=-1) -%}
     {#- (unit word, decimal places): the word that ends last in the name sets the unit. -#}
     {%- set units = [
-        ('_bp', 2), ('_pct', 3), ('_usd_bn', 2), ('_usd', 2), ('_10y_equivalents', 1), ('_bid_to_cover', 4)
+        ('_bp', 2), ('_pct', 3), ('_usd_bn', 3), ('_usd', 2), ('_10y_equivalents', 1), ('_bid_to_cover', 4)
     ] -%}
     {%- for unit, places in units -%}
         {%- set found = ('_' ~ name ~ '_').rfind(unit ~ '_') -%}

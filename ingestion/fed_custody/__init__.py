@@ -18,7 +18,7 @@ level; FRED serves what it has, and the marts date each week's figure as known o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
 import dlt
@@ -123,7 +123,7 @@ def _is_number(value: str) -> bool:
 @dlt.source(name=SOURCE)
 def fed_custody(
     base_url: str = FRED_BASE_URL,
-    series_ids: list[str] | tuple[str, ...] = SERIES_IDS,
+    series_ids: Sequence[str] = SERIES_IDS,
     lookback_days: int = 35,
     as_of: date | None = None,
     drift: DriftReport | None = None,

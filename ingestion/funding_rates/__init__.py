@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -210,7 +210,7 @@ def parse_operations(body, *, where: str, drift: DriftReport | None = None) -> t
 @dlt.source(name=SOURCE)
 def funding_rates(
     base_url: str = FUNDING_RATES_BASE_URL,
-    rate_types: list[str] | tuple[str, ...] = tuple(RATE_TYPES),
+    rate_types: Sequence[str] = tuple(RATE_TYPES),
     refetch_days: int = 90,
     as_of: date | None = None,
     drift: DriftReport | None = None,

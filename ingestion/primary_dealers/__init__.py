@@ -20,7 +20,7 @@ W + 8 <= D; later weeks in an answer are left for a later run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
 import dlt
@@ -111,7 +111,7 @@ def keyid_url(base_url: str, keyid: str, series_break: str = CURRENT) -> str:
 @dlt.source(name=SOURCE)
 def primary_dealers(
     base_url: str = PRIMARY_DEALERS_BASE_URL,
-    keyids: list[str] | tuple[str, ...] = CURRENT_KEYIDS,
+    keyids: Sequence[str] = CURRENT_KEYIDS,
     series_breaks: dict[str, list[str]] | None = None,
     lookback_days: int = 28,
     as_of: date | None = None,

@@ -28,9 +28,15 @@ MARTS = (
     "dim_countries",
     "fct_auctions",
     "fct_basis_trade_proxy_weekly",
+    "fct_debt_outstanding_daily",
+    "fct_fed_repo_operations_daily",
     "fct_foreign_holdings",
+    "fct_foreign_official_custody_weekly",
+    "fct_funding_rates_daily",
     "fct_futures_positioning",
+    "fct_marketable_debt_monthly",
     "fct_par_yields",
+    "fct_primary_dealer_positions",
     "mart_stress_alerts",
     "mart_treasury_stress_weekly",
     "mart_yield_curve_daily",
@@ -176,14 +182,18 @@ def test_no_published_value_in_bp_pct_or_usd_is_a_binary_float(sample_build):
         assert doubles == []
         kinds = {(t, c): kind for t, c, kind in columns}
         assert kinds[("mart_yield_curve_daily", "spread_2s10s_bp")] == "DECIMAL(18,2)"
-        assert kinds[("fct_foreign_holdings", "holdings_usd_bn")] == "DECIMAL(18,2)"
+        assert kinds[("fct_foreign_holdings", "holdings_usd_bn")] == "DECIMAL(18,3)"
         assert kinds[("fct_auctions", "stop_yield_pct")] == "DECIMAL(18,3)"
-        # What a client prints: the curve's changes are whole bp to the cent, the TIC changes exact to $0.1bn.
-        texts = con.execute(
-            "select change_1d_bp::varchar from marts.fct_par_yields where change_1d_bp is not null "
-            "union all select change_1m_usd_bn::varchar from marts.fct_foreign_holdings where change_1m_usd_bn is not null"
+        # What a client prints: the curve's changes are whole bp to the cent, the TIC changes exact to $0.1bn (in a
+        # column exact to $ millions, the unit of the NY Fed's and the MSPD's figures).
+        bp = con.execute(
+            "select change_1d_bp::varchar from marts.fct_par_yields where change_1d_bp is not null"
         ).fetchall()
-        assert texts and all(re.fullmatch(r"-?\d+\.\d{2}", text) for (text,) in texts)
+        assert bp and all(re.fullmatch(r"-?\d+\.\d{2}", text) for (text,) in bp)
+        tic = con.execute(
+            "select change_1m_usd_bn::varchar from marts.fct_foreign_holdings where change_1m_usd_bn is not null"
+        ).fetchall()
+        assert tic and all(re.fullmatch(r"-?\d+\.\d00", text) for (text,) in tic)
         # One rounding everywhere: the 10-year yield in the long and the wide curve marts agree on every day.
         (off,) = con.execute(
             "select count(*) from marts.fct_par_yields as p join marts.mart_yield_curve_daily as c using (curve_date) "

@@ -21,10 +21,22 @@ import duckdb
 import pytest
 
 from tests.conftest import REFERENCE_DATA
-from tests.replay import CONVERTED_CUSIP, FINFUT_FILES, replay_server
+from tests.replay import (
+    CONVERTED_CUSIP,
+    DEBT_FILE,
+    FINFUT_FILES,
+    FRED_FILES,
+    MSPD_CSV,
+    PD_RAW,
+    PD_SAMPLE,
+    RATE_FILES,
+    RP_FILE,
+    replay_server,
+)
 
 # The data reach 2026-03-17 (TFF) and 2026-01-29 (auctions); TIC's December 2025 came out 2026-02-18.
 AS_OF = date(2026, 3, 31)
+FRED_SERIES = ["WMTSECL1", "DGS10", "DGS5"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ def replay_build(tmp_path_factory) -> ReplayBuild:
         mp.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
         mp.delenv("TREASURY_SAMPLE", raising=False)
         mp.setenv("TREASURY_AS_OF", AS_OF.isoformat())
+        # FRED: the recorded series (WMTSECL1 is the replay's WALCL stand-in; IORB has no recording).
+        mp.setenv("SOURCES__FED_CUSTODY__SERIES_IDS", json.dumps(FRED_SERIES))
         with replay_server(REFERENCE_DATA) as (_, urls):
             for source, url in urls.items():
                 mp.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
@@ -212,3 +226,169 @@ def test_tff_nets_are_the_published_positions(replay_build):
         )
     )
     assert mart == published and len(mart) == 13 + 24 + 11
+
+
+def test_primary_dealer_totals_are_the_published_totals(replay_build):
+    """PDPOSGST-TOT as published, week by week, beside bills + coupons (which it exceeds by $2.7-11.4bn)."""
+    series = {
+        s["keyid"]: s["body"]["pd"]["timeseries"]
+        for s in json.loads((REFERENCE_DATA / PD_SAMPLE).read_text())["series"]
+    }
+    published = {date.fromisoformat(r["asofdate"]): Decimal(r["value"]) / 1000 for r in series["PDPOSGST-TOT"]}
+    parts: dict[date, Decimal] = {}
+    for keyid, rows in series.items():
+        if keyid == "PDPOSGS-B" or keyid.startswith("PDPOSGSC-"):
+            for r in rows:
+                day = date.fromisoformat(r["asofdate"])
+                parts[day] = parts.get(day, Decimal(0)) + Decimal(r["value"]) / 1000
+    mart = {
+        day: (total, parts_bn, gap)
+        for day, total, parts_bn, gap in query(
+            replay_build.serving,
+            "select week_ending_wednesday, value_usd_bn, bills_and_coupons_usd_bn, total_minus_parts_usd_bn "
+            "from marts.fct_primary_dealer_positions where keyid = 'PDPOSGST-TOT'",
+        )
+    }
+    assert {day: total for day, (total, _, _) in mart.items()} == published and len(published) == 12
+    for day, (_, parts_bn, gap) in mart.items():
+        assert parts_bn == parts[day] and gap == published[day] - parts[day]
+    gaps = sorted(published[d] - parts[d] for d in published)
+    assert gaps[0] > 0 and gaps[-1] == Decimal("11.36")  # the total is larger than its parts, as recorded
+    # "*" is NULL, never 0: securities lent is suppressed in 6 of the 12 weeks.
+    assert query(
+        replay_build.serving,
+        "select count(*), count(value_usd_bn) from marts.fct_primary_dealer_positions where keyid = 'PDSOOS-UTSETTOT'",
+    ) == [(12, 6)]
+    # The pre-April-2013 buckets are their own series, as published.
+    assert query(
+        replay_build.serving,
+        "select min(week_ending_wednesday)::varchar, max(week_ending_wednesday)::varchar, series_break "
+        "from marts.fct_primary_dealer_positions where keyid = 'PDPUSGTBNOP' group by series_break",
+    ) == [("2013-02-06", "2013-03-27", "SBP2013")]
+
+
+def test_the_raw_primary_dealer_body_loads_every_record(tmp_path):
+    """The byte-exact `get/PDPOSMBSFGS-C.json` (an MBS series: any keyid loads) through the plain dlt source."""
+    from ingestion.pipelines import make_pipeline
+    from ingestion.primary_dealers import primary_dealers
+
+    raw = json.loads((REFERENCE_DATA / PD_RAW).read_text())["pd"]["timeseries"]
+    with replay_server(REFERENCE_DATA) as (_, urls):
+        pipeline = make_pipeline("primary_dealers", tmp_path / "w.duckdb")
+        source = primary_dealers(
+            base_url=urls["primary_dealers"], keyids=["PDPOSMBSFGS-C"], series_breaks={}, as_of=AS_OF
+        )
+        pipeline.run(source).raise_on_failed_jobs()
+    loaded = query(
+        tmp_path / "w.duckdb", "select asofdate::varchar, value from raw_primary_dealers.dealer_statistics order by 1"
+    )
+    assert loaded == [(r["asofdate"], Decimal(r["value"])) for r in raw] and len(loaded) == 587
+
+
+def test_reference_rates_and_operations_are_the_published_figures(replay_build):
+    recorded = {}
+    for name in RATE_FILES:
+        for r in json.loads((REFERENCE_DATA / name).read_bytes(), parse_float=Decimal)["refRates"]:
+            if r["type"] != "SOFRAI":
+                recorded[(r["type"], date.fromisoformat(r["effectiveDate"]))] = (
+                    r["percentRate"],
+                    r["percentPercentile1"],
+                    r["percentPercentile99"],
+                    Decimal(r["volumeInBillions"]),
+                )
+    mart = {
+        (rate_type, day): (rate, p1, p99, volume)
+        for rate_type, day, rate, p1, p99, volume in query(
+            replay_build.serving,
+            "select rate_type, rate_date, rate_pct, percentile_1_pct, percentile_99_pct, volume_usd_bn "
+            "from marts.fct_funding_rates_daily",
+        )
+    }
+    assert mart == recorded and len(mart) == 124
+    # Good Friday 2023: an EFFR, no SOFR (the secured rates follow the bond market's calendar).
+    assert ("EFFR", date(2023, 4, 7)) in mart and ("SOFR", date(2023, 4, 7)) not in mart
+    # 99th - 1st percentile, exactly: SOFR on 2024-06-06 was 5.44 - 5.29.
+    assert query(
+        replay_build.serving,
+        "select percentile_99_minus_1_bp from marts.fct_funding_rates_daily where rate_type = 'SOFR' "
+        "and rate_date = '2024-06-06'",
+    ) == [(Decimal("15.00"),)]
+    operations = json.loads((REFERENCE_DATA / RP_FILE).read_bytes(), parse_float=Decimal)["repo"]["operations"]
+    rrp = {}
+    for o in operations:
+        if o["operationType"] == "Reverse Repo" and o["term"] == "Overnight":
+            rrp[date.fromisoformat(o["operationDate"])] = (
+                rrp.get(date.fromisoformat(o["operationDate"]), 0) + o["totalAmtAccepted"]
+            )
+    daily = dict(
+        query(
+            replay_build.serving, "select operation_date, on_rrp_take_up_usd from marts.fct_fed_repo_operations_daily"
+        )
+    )
+    assert {d: v for d, v in daily.items() if d in rrp} == {d: Decimal(v) for d, v in rrp.items()}
+    assert daily[date(2023, 4, 21)] == Decimal("2290023000000.00")  # $2.29 trillion on the last recorded day
+    assert query(
+        replay_build.warehouse,
+        "select (select count(*) from raw_funding_rates.repo_operations), "
+        "(select count(*) from raw_funding_rates.repo_operation_details), "
+        "(select count(*) from raw_funding_rates.repo_operation_propositions)",
+    ) == [(467, 935, 784)]
+
+
+def test_fred_series_load_every_row_in_both_header_eras(replay_build):
+    expected = {}
+    for series in FRED_SERIES:
+        name = FRED_FILES["WALCL" if series == "WMTSECL1" else series]
+        rows = (REFERENCE_DATA / name).read_text().splitlines()[1:]
+        expected[series] = (len(rows), sum(1 for r in rows if r.split(",")[1] in (".", "")))
+    loaded = {
+        series: (rows, missing)
+        for series, rows, missing in query(
+            replay_build.warehouse,
+            "select series_id, count(*), count(*) - count(value) from raw_fed_custody.observations group by 1",
+        )
+    }
+    assert loaded == expected == {"WMTSECL1": (1150, 0), "DGS10": (16332, 696), "DGS5": (1306, 54)}
+    # The weekly custody mart (on the WALCL stand-in) carries the level and its changes in $bn.
+    assert query(
+        replay_build.serving,
+        "select custody_usd_bn, change_1w_usd_bn from marts.fct_foreign_official_custody_weekly "
+        "where week_ending_wednesday = '2002-12-25'",
+    ) == [(Decimal("732.059"), Decimal("12.517"))]
+
+
+def test_debt_to_the_penny_and_mspd_reproduce_the_published_figures(replay_build):
+    penny = json.loads((REFERENCE_DATA / DEBT_FILE).read_text())["data"]
+    mart = {
+        str(day): (public, intragov, total, gap)
+        for day, public, intragov, total, gap in query(
+            replay_build.serving,
+            "select record_date, debt_held_by_public_usd, intragovernmental_holdings_usd, "
+            "total_public_debt_outstanding_usd, identity_gap_usd from marts.fct_debt_outstanding_daily",
+        )
+    }
+    assert len(mart) == len(penny) == 61
+    for r in penny:
+        public, intragov, total, gap = mart[r["record_date"]]
+        assert (public, intragov, total) == tuple(
+            Decimal(r[k]) for k in ("debt_held_public_amt", "intragov_hold_amt", "tot_pub_debt_out_amt")
+        )
+        assert gap == 0  # public + intragovernmental = total, to the cent, every day
+    website = list(csv.reader(io.StringIO((REFERENCE_DATA / MSPD_CSV).read_text(encoding="utf-8-sig"))))
+    marketable = {row[0]: Decimal(row[5]) for row in website[1:] if row[1] == "Total Marketable"}
+    monthly = dict(
+        query(
+            replay_build.serving,
+            "select month_end::varchar, marketable_debt_usd_bn from marts.fct_marketable_debt_monthly",
+        )
+    )
+    assert len(monthly) == 302  # January 2001 to February 2026 (March was not out on 2026-03-31)
+    assert all(value == round(marketable[month] / 1000, 3) for month, value in monthly.items())
+    # The foreign share for December 2025: TIC's grand total over MSPD's Total Marketable, both as published.
+    [(share, tic_month, foreign)] = query(
+        replay_build.serving,
+        "select foreign_share_of_marketable_pct, tic_month_end::varchar, foreign_holdings_usd_bn "
+        "from marts.fct_marketable_debt_monthly where month_end = '2025-12-31'",
+    )
+    assert tic_month == "2025-12-31"
+    assert share == round(Decimal(str(foreign)) * 1000 / marketable["2025-12-31"] * 100, 3)
