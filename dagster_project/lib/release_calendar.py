@@ -153,9 +153,12 @@ def _next_federal_business_day(day: date) -> date:
 
 
 def debt_day_due(now: datetime) -> date:
-    """The latest federal business day whose Debt to the Penny must be loaded by `now`."""
+    """The latest federal business day whose Debt to the Penny must be loaded by `now`: day D is released on the
+    next federal business day and due by the end of the business day after that."""
     day = now.date()
-    while not is_federal_business_day(day) or _at(_next_federal_business_day(_next_federal_business_day(day))) > now:
+    while not is_federal_business_day(day) or (
+        _at(_next_federal_business_day(_next_federal_business_day(day)) + timedelta(days=1)) > now
+    ):
         day -= timedelta(days=1)
     return day
 

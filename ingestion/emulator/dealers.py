@@ -132,7 +132,9 @@ def statistics(as_of: date) -> dict[tuple[str, str], list[tuple[str, str]]]:
             (day.isoformat(), "*" if value is None else str(int(round(value))))
         )
 
-    growth = {k: np.linspace(lo, hi, len(weeks)) for k, (lo, hi) in _FLOWS.items()}
+    # By date, not by position: the history must not change as the as-of date moves.
+    span = [CURRENT_START.toordinal(), date(2025, 12, 31).toordinal()]
+    growth = {k: np.interp([w.toordinal() for w in weeks], span, [lo, hi]) for k, (lo, hi) in _FLOWS.items()}
     flow_noise = {k: _rng(k).normal(0.0, 0.05, len(weeks)) for k in _FLOWS}
     suppressed = _rng("suppressed").random(len(weeks)) < 0.08
     for i, day in enumerate(weeks):

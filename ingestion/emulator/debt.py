@@ -84,9 +84,9 @@ def _calendar_fields(day: date) -> dict[str, str]:
 @lru_cache(maxsize=4)
 def debt_to_the_penny(as_of: date) -> tuple[dict[str, str], ...]:
     days = _federal_business_days(DEBT_START, as_of - timedelta(days=1))
-    rng = np.random.default_rng(zlib.crc32(b"debt_to_the_penny"))
-    noise = rng.normal(0.0, 0.0004, len(days))
-    cents = rng.integers(0, 100, (len(days), 2))
+    # One generator per draw, so that each day's values do not depend on how many days follow (the as-of date).
+    noise = np.random.default_rng(zlib.crc32(b"debt_to_the_penny")).normal(0.0, 0.0004, len(days))
+    cents = np.random.default_rng(zlib.crc32(b"debt_to_the_penny cents")).integers(0, 100, (len(days), 2))
     rows = []
     for i, day in enumerate(days):
         total = _total_trillions(day) * (1 + noise[i]) * 1e12

@@ -45,10 +45,14 @@ def _custody(as_of: date) -> dict[date, str]:
         day += timedelta(days=7)
     ordinals = [a.toordinal() for a, _ in _CUSTODY_ANCHORS]
     trend = np.interp([w.toordinal() for w in weeks], ordinals, [v for _, v in _CUSTODY_ANCHORS])
-    rng = np.random.default_rng(zlib.crc32(b"WMTSECL1"))
-    walk = np.cumsum(rng.normal(0.0, 5_500, len(weeks)))
-    walk -= np.convolve(walk, np.ones(26) / 26, mode="same")  # wander, but come back to the trend
-    return {w: str(int(round(v))) for w, v in zip(weeks, trend + walk)}
+    shocks = np.random.default_rng(zlib.crc32(b"WMTSECL1")).normal(0.0, 5_500, len(weeks))
+    # Wander around the trend and come back to it; each week from the past only, so the history never changes as
+    # the as-of date moves.
+    deviation, level = np.empty(len(weeks)), 0.0
+    for i, shock in enumerate(shocks):
+        level = 0.96 * level + shock
+        deviation[i] = level
+    return {w: str(int(round(v))) for w, v in zip(weeks, trend + deviation)}
 
 
 def _iorb(as_of: date) -> dict[date, str]:

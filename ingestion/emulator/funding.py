@@ -89,7 +89,10 @@ def reference_rates(as_of: date) -> dict[str, list[dict]]:
         reference = iorb(day) if day >= IORB_START else target_range(day)[1] - 0.10
         rate = reference + (_sofr_minus_iorb_bp(day) + _month_end_pressure(day) + 1.0 * e) / 100
         sofr[day] = max(round(REPO_SPIKE_2019.get(day, rate), 2), 0.01)
-    volume_trend = np.linspace(800, 2900, len(secured))
+    # By date, not by position: the history must not change as the as-of date moves.
+    volume_trend = np.interp(
+        [d.toordinal() for d in secured], [SECURED_START.toordinal(), date(2026, 12, 31).toordinal()], [800, 2900]
+    )
     for rate_type, offset_bp, share in (("SOFR", 0.0, 1.0), ("BGCR", -1.0, 0.42), ("TGCR", -1.0, 0.40)):
         r = _rng(rate_type)
         rows = []
@@ -197,7 +200,7 @@ def repo_operations(as_of: date) -> list[dict]:
             "maturityDate": maturity.isoformat(),
         }
         accepted = int(round(_rrp_take_up(day, e) / 1e6) * 1e6)
-        counterparties = max(1, int(accepted / 20e9)) if accepted else 0
+        counterparties = int(10 + accepted / 23e9) if accepted else 0  # about 105 at $2.29 trillion, as recorded
         rate = Decimal(f"{rrp_rate(day):.2f}")
         rrp = {
             "operationId": _operation_id(day, 1),
@@ -290,14 +293,25 @@ def repo_operations(as_of: date) -> list[dict]:
 def _value(value) -> str:
     if isinstance(value, str):
         return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_object(v) for v in value) + "]"
     return str(value)  # Decimal keeps its text ("5.00"); int as is
 
 
+# How many leading fields the NY Fed separates with ", " before it switches to " ," (its template's habit).
+_PLAIN_FIELDS = {"effectiveDate": 2, "operationId": 14, "securityType": 3, "counterpartyType": 2}
+
+
 def _object(record: dict) -> str:
-    """`{ "a": 1 ,"b": 2 }`: the NY Fed's spacing."""
-    return "{ " + " ,".join(f'"{k}": {_value(v)}' for k, v in record.items()) + " }"
+    """`{ "effectiveDate": "2024-06-06", "type": "SOFR" ,"percentRate": 5.33 ,... }`: the NY Fed's spacing."""
+    plain = _PLAIN_FIELDS.get(next(iter(record)), len(record))
+    parts = []
+    for i, (key, value) in enumerate(record.items()):
+        if isinstance(value, list):
+            text = f'"{key}": [ ' + ", ".join(_object(v) for v in value) + " ]"
+            parts.append((" , " if i else "") + text)
+            continue
+        separator = "" if i == 0 else ", " if i < plain else " ,"
+        parts.append(f'{separator}"{key}": {_value(value)}')
+    return "{ " + "".join(parts) + " }"
 
 
 def render_rates(records: list[dict]) -> bytes:

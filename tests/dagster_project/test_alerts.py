@@ -118,6 +118,7 @@ def test_each_alert_reaches_the_webhook_the_mailbox_and_the_file_once(published,
     assert "weak_auction_dealer_takedown|Note 3-Year (91282C853)|2025-04-08" in expected
     assert "yield_level_crossing|30-year par yield|2025-04-09" in expected
     assert "stress_week|composite stress score|2025-04-11" in expected
+    assert "stress_week|composite stress score|2025-04-04" in expected  # the week before was flagged too
     receiver = Receiver()
     with smtp_server() as (port, mailbox):
         monkeypatch.setenv("TREASURY_ALERT_WEBHOOK_URL", receiver.url)
@@ -127,7 +128,11 @@ def test_each_alert_reaches_the_webhook_the_mailbox_and_the_file_once(published,
         monkeypatch.setenv("TREASURY_ALERT_EMAIL_TO", "desk@localhost, risk@localhost")
         first = evaluate(instance)
         assert receiver.keys() == expected
-        stress = next(b for b in receiver.received if b["alert"]["rule"] == "stress_week")
+        stress = next(
+            b
+            for b in receiver.received
+            if b["alert"]["rule"] == "stress_week" and b["alert"]["event_date"] == "2025-04-11"
+        )
         assert stress["text"].startswith("Treasury stress alert (stress_week): Stress week ending 2025-04-11")
         assert [m["X-Treasury-Alert-Key"].strip() for _, m in mailbox.messages] == expected
         rcpts, crossing = next((r, m) for r, m in mailbox.messages if "2025-04-09" in m["Subject"])

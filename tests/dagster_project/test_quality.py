@@ -26,6 +26,14 @@ def test_every_raw_suite_passes_on_the_sample_build(sample_build):
         ("cftc_tff", "tff_futures_only_vintages"),
         ("tic_holdings", "major_foreign_holders"),
         ("tic_holdings", "major_foreign_holders_vintages"),
+        ("primary_dealers", "dealer_statistics"),
+        ("funding_rates", "reference_rates"),
+        ("funding_rates", "repo_operations"),
+        ("funding_rates", "repo_operation_details"),
+        ("funding_rates", "repo_operation_propositions"),
+        ("fed_custody", "observations"),
+        ("treasury_debt", "debt_to_the_penny"),
+        ("treasury_debt", "mspd_table_1"),
     }
     for key, outcome in outcomes.items():
         assert outcome.success, (key, [f.line() for f in outcome.failed])

@@ -61,6 +61,25 @@ def test_tic_months_are_due_a_month_after_their_expected_release():
     assert rc.is_tic_release_window(date(2025, 7, 17)) and not rc.is_tic_release_window(date(2025, 7, 19))
 
 
+def test_the_new_sources_are_due_on_their_release_calendars():
+    # Dealer statistics for Wednesday 2 April 2025 came out Thursday 10 April; due by the end of Friday 11 April.
+    assert rc.dealer_week_due(ny("2025-04-11 23:59")) == date(2025, 3, 26)
+    assert rc.dealer_week_due(ny("2025-04-12 00:00")) == date(2025, 4, 2)
+    # SOFR for Thursday 17 April 2025 is due at noon on Monday 21 April (Good Friday closed the bond market).
+    assert rc.sofr_due(ny("2025-04-21 11:59")) == date(2025, 4, 16)
+    assert rc.sofr_due(ny("2025-04-21 12:00")) == date(2025, 4, 17)
+    # Custody for Wednesday 9 April is in Thursday's H.4.1; due by the end of Friday 11 April.
+    assert rc.custody_week_due(ny("2025-04-12 00:00")) == date(2025, 4, 9)
+    assert rc.custody_week_due(ny("2025-04-11 12:00")) == date(2025, 4, 2)
+    # Debt to the Penny for Friday 11 April is released Monday 14 April, due by the end of Tuesday 15 April.
+    assert rc.debt_day_due(ny("2025-04-16 00:00")) == date(2025, 4, 11)
+    assert rc.debt_day_due(ny("2025-04-15 23:00")) == date(2025, 4, 10)
+    # The MSPD for March 2025 came out on 4 April (the fourth business day); due by the end of the fifth, 7 April.
+    assert rc.mspd_month_due(ny("2025-04-08 00:00")) == date(2025, 3, 31)
+    assert rc.mspd_month_due(ny("2025-04-07 12:00")) == date(2025, 2, 28)
+    assert rc.is_federal_business_day(date(2025, 4, 18)) and not rc.is_federal_business_day(date(2025, 5, 26))
+
+
 def test_a_past_as_of_date_is_judged_at_the_end_of_that_day():
     assert rc.judged_at(date(2025, 6, 30), clock=ny("2026-01-01 09:00")) == ny("2025-07-01 00:00")
     assert rc.judged_at(date(2026, 1, 1), clock=ny("2026-01-01 09:00")) == ny("2026-01-01 09:00")
@@ -70,7 +89,17 @@ def test_every_source_is_fresh_as_of_the_sample_date_and_stale_ten_weeks_later(s
     with duckdb.connect(str(sample_build.warehouse), read_only=True) as con:
         now = rc.judged_at(AS_OF)
         verdicts = {
-            s: rc.assess(con, s, now) for s in ("par_yield_curve", "cftc_tff", "tic_holdings", "treasury_auctions")
+            s: rc.assess(con, s, now)
+            for s in (
+                "par_yield_curve",
+                "cftc_tff",
+                "tic_holdings",
+                "treasury_auctions",
+                "primary_dealers",
+                "funding_rates",
+                "fed_custody",
+                "treasury_debt",
+            )
         }
         assert all(v.fresh for v in verdicts.values()), [v.description for v in verdicts.values()]
         later = now + timedelta(days=70)
@@ -82,6 +111,10 @@ def test_every_source_is_fresh_as_of_the_sample_date_and_stale_ten_weeks_later(s
     # Auctions announced before the as-of date and held since are listed by name.
     assert stale["treasury_auctions"].missing and "auctioned 2025-07-01" in stale["treasury_auctions"].missing[0]
     assert "STALE" in stale["tic_holdings"].description
+    assert stale["primary_dealers"].due == date(2025, 8, 27)
+    assert stale["funding_rates"].due == date(2025, 9, 5)
+    assert stale["fed_custody"].due == date(2025, 9, 3)
+    assert stale["treasury_debt"].due == date(2025, 9, 4) and stale["treasury_debt"].missing == ["MSPD August 2025"]
 
 
 def _evaluate(schedule: dg.ScheduleDefinition, when: str):
@@ -100,6 +133,12 @@ def test_schedules_follow_the_release_calendars(sample_build, monkeypatch, tmp_p
     assert not ran(s.cftc_on_release_evenings, "2025-11-28 17:00")  # the Friday after Thanksgiving: moved
     assert ran(s.cftc_on_release_evenings, "2025-12-01 17:00")
     assert ran(s.tic_around_monthly_release, "2025-07-17 16:30")
+    assert ran(s.funding_rates_on_business_day_mornings, "2025-07-07 08:30")
+    assert not ran(s.funding_rates_on_business_day_mornings, "2025-07-04 08:30")  # Independence Day
+    assert ran(s.treasury_debt_on_federal_business_days, "2025-04-18 16:00")  # Good Friday: federal offices open
+    assert not ran(s.treasury_debt_on_federal_business_days, "2025-05-26 16:00")  # Memorial Day
+    assert ran(s.primary_dealers_on_thursday_evenings, "2025-07-10 16:45")
+    assert ran(s.fed_custody_on_h41_evenings, "2025-07-10 18:00")
     assert not ran(s.tic_around_monthly_release, "2025-07-19 16:30")
     # Auction days come from the published calendar in the serving file.
     with duckdb.connect(str(sample_build.serving), read_only=True) as con:
@@ -153,7 +192,7 @@ def test_a_stale_source_warns_without_failing_the_run(sample_build, monkeypatch,
     result = defs().resolve_job_def("check_freshness").execute_in_process(raise_on_error=False)
     assert result.success  # a warning is not a failure
     evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
-    assert len(evaluations) == 4
+    assert len(evaluations) == 8
     stale = evaluations["par_yield_curve/daily_par_yields"]
     assert not stale.passed and stale.severity == dg.AssetCheckSeverity.WARN
     assert stale.metadata["latest_loaded"].value == "2025-06-18"

@@ -112,19 +112,19 @@ def test_the_ui_lists_the_graph_and_runs_the_full_job(ui):
         job["name"] for job in repository["jobs"]
     }
     schedules = {s["name"]: s["executionTimezone"] for s in repository["schedules"]}
-    assert len(schedules) == 6 and set(schedules.values()) == {"America/New_York"}
+    assert len(schedules) == 10 and set(schedules.values()) == {"America/New_York"}
 
     nodes = graphql(port, ASSETS)["assetNodes"]
     keys = {"/".join(node["assetKey"]["path"]): node for node in nodes}
     assert {"par_yield_curve/daily_par_yields", "marts/mart_treasury_stress_weekly", "publish/serving_file"} <= set(
         keys
     )
-    assert len(keys) == 40
+    assert len(keys) == 55
     raw_checks = {c["name"] for c in keys["cftc_tff/tff_futures_only"]["assetChecksOrError"]["checks"]}
     assert raw_checks == {"great_expectations", "fresh_per_release_calendar"}
     mart_checks = {c["name"] for c in keys["marts/fct_auctions"]["assetChecksOrError"]["checks"]}
     assert "test_fct_auctions_demand_metrics" in mart_checks  # a dbt unit test
-    assert sum(len(node["assetChecksOrError"]["checks"]) for node in nodes) == 128
+    assert sum(len(node["assetChecksOrError"]["checks"]) for node in nodes) == 177
     assert {node["groupName"] for node in nodes} == {
         "ingestion",
         "reference_data",

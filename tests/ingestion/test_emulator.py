@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 import requests
@@ -301,3 +302,112 @@ def test_yield_csv_layout_and_tenor_eras(served):
     assert '"30 Yr"' not in _csv(served, 2004).splitlines()[0]
     header_2002 = _csv(served, 2002).splitlines()
     assert '"30 Yr"' in header_2002[0] and header_2002[1].endswith(",")  # present, blank after 2002-02-15
+
+
+# --- the NY Fed, FRED and debt endpoints ----------------------------------------------------------
+
+
+def test_nyfed_endpoints_speak_the_recorded_wire_formats(served):
+    _, urls = served
+    pd = requests.get(urls["primary_dealers"] + "/get/PDPOSGST-TOT.json", timeout=30).text
+    assert pd.startswith('{"pd": { "timeseries": [ { "asofdate": "2013-04-03", "keyid": "PDPOSGST-TOT", "value": "')
+    assert '" } , { "asofdate": "2013-04-10"' in pd  # " , " between records, as the raw body has
+    # Several keyids in one URL: one list, by date then keyid in alphabetical order.
+    both = requests.get(urls["primary_dealers"] + "/get/PDPOSGST-TOT_PDPOSGS-B.json", timeout=30).json()
+    assert [r["keyid"] for r in both["pd"]["timeseries"][:2]] == ["PDPOSGS-B", "PDPOSGST-TOT"]
+    assert (
+        requests.get(urls["primary_dealers"] + "/get/NOSUCHKEY.json", timeout=30).text
+        == '{"pd": { "timeseries": [ ] } }'
+    )
+    old = requests.get(urls["primary_dealers"] + "/get/SBP2013/timeseries/PDPUSGTBNOP.json", timeout=30).json()
+    assert old["pd"]["timeseries"][-1]["asofdate"] == "2013-03-27"
+    listed = requests.get(urls["primary_dealers"] + "/list/timeseries.json", timeout=30).json()["pd"]["timeseries"]
+    assert "PDPOSGST-TOT" in {e["keyid"] for e in listed} and "PDPOSGSC-G11" not in {e["keyid"] for e in listed}
+    sofr = requests.get(
+        urls["funding_rates"] + "/rates/secured/sofr/search.json",
+        params={"startDate": "2025-04-07", "endDate": "2025-04-09"},
+        timeout=30,
+    ).text
+    assert sofr.startswith('{ "refRates": [ { "effectiveDate": "2025-04-09", "type": "SOFR" ,"percentRate": 4.')
+    effr = requests.get(
+        urls["funding_rates"] + "/rates/unsecured/effr/search.json",
+        params={"startDate": "2025-04-09", "endDate": "2025-04-09"},
+        timeout=30,
+    ).json()
+    assert (effr["refRates"][0]["targetRateFrom"], effr["refRates"][0]["targetRateTo"]) == (4.25, 4.5)
+    # Good Friday 2025 (18 April): EFFR, no SOFR.
+    friday = {"startDate": "2025-04-18", "endDate": "2025-04-18"}
+    assert requests.get(
+        urls["funding_rates"] + "/rates/secured/sofr/search.json", params=friday, timeout=30
+    ).json() == {"refRates": []}
+    assert (
+        len(
+            requests.get(urls["funding_rates"] + "/rates/unsecured/effr/search.json", params=friday, timeout=30).json()[
+                "refRates"
+            ]
+        )
+        == 1
+    )
+    ops = requests.get(
+        urls["funding_rates"] + "/rp/all/all/results/search.json",
+        params={"startDate": "2025-06-30", "endDate": "2025-06-30"},
+        timeout=30,
+    ).json()["repo"]["operations"]
+    srf = [o for o in ops if o["operationType"] == "Repo"]
+    assert [o["totalAmtAccepted"] for o in srf] == [11_100_000_000]  # the recorded quarter-end take-up
+
+
+def test_fred_and_debt_endpoints(served):
+    _, urls = served
+    csv_text = requests.get(
+        urls["fed_custody"] + "/fredgraph.csv",
+        params={"id": "WMTSECL1", "cosd": "2025-03-26", "coed": "2025-04-11"},
+        timeout=30,
+    ).text
+    assert csv_text.splitlines()[0] == "observation_date,WMTSECL1" and csv_text.endswith("\n")
+    assert [line[:10] for line in csv_text.splitlines()[1:]] == ["2025-03-26", "2025-04-02", "2025-04-09"]
+    iorb = requests.get(
+        urls["fed_custody"] + "/fredgraph.csv",
+        params={"id": "IORB", "cosd": "2025-04-12", "coed": "2025-04-13"},
+        timeout=30,
+    ).text
+    assert iorb.splitlines()[1:] == ["2025-04-12,4.40", "2025-04-13,4.40"]  # every calendar day
+    assert requests.get(urls["fed_custody"] + "/fredgraph.csv", params={"id": "NOPE"}, timeout=30).status_code == 404
+    penny = requests.get(
+        urls["treasury_debt"] + "/v2/accounting/od/debt_to_penny",
+        params={"filter": "record_date:gte:2025-04-07,record_date:lte:2025-04-11", "sort": "record_date"},
+        timeout=30,
+    ).json()["data"]
+    assert [r["record_date"] for r in penny] == ["2025-04-07", "2025-04-08", "2025-04-09", "2025-04-10", "2025-04-11"]
+    for r in penny:
+        assert Decimal(r["debt_held_public_amt"]) + Decimal(r["intragov_hold_amt"]) == Decimal(
+            r["tot_pub_debt_out_amt"]
+        )
+    mspd = requests.get(
+        urls["treasury_debt"] + "/v1/debt/mspd/mspd_table_1",
+        params={"filter": "record_date:eq:2025-02-28", "sort": "src_line_nbr"},
+        timeout=30,
+    ).json()["data"]
+    types = [r["security_type_desc"] for r in mspd]
+    assert types.count("Total Marketable") == 1 and types[-1] == "Total Public Debt Outstanding"
+
+
+def test_the_new_sources_history_does_not_change_when_the_as_of_date_moves():
+    from ingestion.emulator import dealers, debt, fred, funding
+
+    early, late = date(2025, 6, 30), date(2025, 8, 29)
+    a, b = dealers.statistics(early), dealers.statistics(late)
+    assert all(b[k][: len(v)] == v for k, v in a.items())
+    a, b = funding.reference_rates(early), funding.reference_rates(late)
+    assert all(b[k][: len(v)] == v for k, v in a.items())
+    csv_early = fred.render_csv(["WMTSECL1", "IORB"], early).decode().splitlines()
+    assert fred.render_csv(["WMTSECL1", "IORB"], late).decode().splitlines()[: len(csv_early)] == csv_early
+    for table in (debt.debt_to_the_penny, debt.mspd_table_1):
+        assert table(late)[: len(table(early))] == table(early)
+    # Operations keep their figures; only the propositions, published weeks later, are added.
+    later_ops = {o["operationId"]: o for o in funding.repo_operations(late)}
+    for operation in funding.repo_operations(early):
+        newer = later_ops[operation["operationId"]]
+        assert {k: v for k, v in newer.items() if k != "propositions"} == {
+            k: v for k, v in operation.items() if k != "propositions"
+        }
