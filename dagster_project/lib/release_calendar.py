@@ -208,8 +208,8 @@ class Freshness:
         return f"{self.source}: STALE, latest loaded {self.latest_loaded}, but {self.due} was due by now"
 
 
-def _max(con: duckdb.DuckDBPyConnection, table: str, column: str) -> date | None:
-    return con.execute(f"select max({column}) from {table}").fetchone()[0]
+def _max(con: duckdb.DuckDBPyConnection, table: str, column: str, where: str = "true") -> date | None:
+    return con.execute(f"select max({column}) from {table} where {where}").fetchone()[0]
 
 
 def assess(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> Freshness:
@@ -250,21 +250,15 @@ def assess(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> Freshn
         rule = "every auction listed in upcoming_auctions loaded by the end of the day after its auction date"
         return Freshness(source, now, latest, None, rule, [m for (m,) in missing])
     if source == "primary_dealers":
-        latest = con.execute(
-            "select max(asofdate) from raw_primary_dealers.dealer_statistics where keyid = 'PDPOSGST-TOT'"
-        ).fetchone()[0]
+        latest = _max(con, "raw_primary_dealers.dealer_statistics", "asofdate", "keyid = 'PDPOSGST-TOT'")
         rule = "week ended Wednesday W loaded by the end of Friday W+9 (released Thursday W+8 at about 16:15)"
         return Freshness(source, now, latest, dealer_week_due(now), rule)
     if source == "funding_rates":
-        latest = con.execute(
-            "select max(effective_date) from raw_funding_rates.reference_rates where type = 'SOFR'"
-        ).fetchone()[0]
+        latest = _max(con, "raw_funding_rates.reference_rates", "effective_date", "type = 'SOFR'")
         rule = "SOFR for business day D loaded by 12:00 New York on the next business day (released about 08:00)"
         return Freshness(source, now, latest, sofr_due(now), rule)
     if source == "fed_custody":
-        latest = con.execute(
-            "select max(observation_date) from raw_fed_custody.observations where series_id = 'WMTSECL1'"
-        ).fetchone()[0]
+        latest = _max(con, "raw_fed_custody.observations", "observation_date", "series_id = 'WMTSECL1'")
         rule = "WMTSECL1 for Wednesday W loaded by the end of Friday W+2 (H.4.1 on Thursday W+1)"
         return Freshness(source, now, latest, custody_week_due(now), rule)
     if source == "treasury_debt":

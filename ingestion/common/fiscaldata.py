@@ -1,14 +1,18 @@
 """Paging through a FiscalData query (`{"data": [...], "meta": {...}, "links": {...}}`), shared by the sources that
-read FiscalData: dlt's REST client with its page-number paginator, every page checked before it is used."""
+read FiscalData: dlt's REST client with its page-number paginator, every page checked before it is used, then typed
+into an Arrow table with its keys and dates guarded."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from urllib.parse import parse_qs, urlparse
 
+import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
-from ingestion.common.http import http_errors, json_page_hook, rest_client
+from ingestion.common.http import http_errors, json_page_hook, log, rest_client
+from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
 
 MAX_PAGE_SIZE = 10000
 
@@ -44,3 +48,34 @@ def fiscaldata_pages(
 def _page_number(url: str) -> int:
     values = parse_qs(urlparse(url).query).get("page[number]", ["1"])
     return int(values[0])
+
+
+def typed_pages(
+    source: str,
+    base_url: str,
+    endpoint: str,
+    params: dict,
+    *,
+    spec: dict[str, str],
+    key: tuple[str, ...],
+    required: tuple[str, ...],
+    drift: DriftReport,
+    limits: dict[str, tuple[date, str]],
+) -> Iterator[pa.Table]:
+    """Typed pages of a FiscalData query (`source` = `<source>.<resource>`); fails on a key repeated in the fetch or
+    on a record dated after its limit (`limits`: column -> (date, why))."""
+    loaded = 0
+    keys = KeyGuard(source, key)
+    for records, url, number, total in fiscaldata_pages(source, base_url, endpoint, params):
+        where = f"page {number} of {total} ({url})"
+        # FiscalData sends every field in every record ("null" for no value): all of them are the contract.
+        table = records_to_table(
+            records, spec, source=source, where=where, key_fields=key, required=required, contract=spec, drift=drift
+        )
+        keys.check(table, where)
+        for column, (limit, why) in limits.items():
+            reject_after(table, column, limit, source=source, where=where, key_fields=key, why=why)
+        loaded += table.num_rows
+        log.info("%s: page %d/%d, %d rows (%d so far)", source, number, total, table.num_rows, loaded)
+        if table.num_rows:
+            yield table

@@ -26,9 +26,8 @@ from datetime import date, timedelta
 import dlt
 import pyarrow as pa
 
-from ingestion.common.fiscaldata import MAX_PAGE_SIZE, fiscaldata_pages
-from ingestion.common.http import log
-from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
+from ingestion.common.fiscaldata import MAX_PAGE_SIZE, typed_pages
+from ingestion.common.records import DriftReport
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_auctions.fields import (
@@ -45,32 +44,6 @@ HISTORY_START = date(1979, 1, 1)
 KEY = ("cusip", "auction_date")
 # The auction calendar lists auctions ahead by design, never further than this.
 CALENDAR_HORIZON_DAYS = 400
-
-
-def _read(base_url, endpoint, params, resource, spec, required, drift, limits=None) -> Iterator[pa.Table]:
-    """Typed pages; fails on a repeated key or a record dated after its limit (`limits`: column -> (date, why))."""
-    loaded = 0
-    keys = KeyGuard(f"{SOURCE}.{resource}", KEY)
-    for records, url, number, total in fiscaldata_pages(f"{SOURCE}.{resource}", base_url, endpoint, params):
-        where = f"page {number} of {total} ({url})"
-        # FiscalData sends every field in every record ("null" for no value): all of them are the contract.
-        table = records_to_table(
-            records,
-            spec,
-            source=f"{SOURCE}.{resource}",
-            where=where,
-            key_fields=KEY,
-            required=required,
-            contract=spec,
-            drift=drift,
-        )
-        keys.check(table, where)
-        for column, (limit, why) in (limits or {}).items():
-            reject_after(table, column, limit, source=f"{SOURCE}.{resource}", where=where, key_fields=KEY, why=why)
-        loaded += table.num_rows
-        log.info("%s.%s: page %d/%d, %d rows (%d so far)", SOURCE, resource, number, total, table.num_rows, loaded)
-        if table.num_rows:
-            yield table
 
 
 @dlt.source(name=SOURCE)
@@ -103,15 +76,16 @@ def treasury_auctions(
             "page[size]": page_size,
         }
         limits = {"auction_date": (as_of, "not yet auctioned on the as-of date")}
-        yield from _read(
+        yield from typed_pages(
+            f"{SOURCE}.auctions_query",
             base_url,
             AUCTIONS_ENDPOINT,
             params,
-            "auctions_query",
-            AUCTIONS_QUERY_FIELDS,
-            AUCTIONS_REQUIRED,
-            drift,
-            limits,
+            spec=AUCTIONS_QUERY_FIELDS,
+            key=KEY,
+            required=AUCTIONS_REQUIRED,
+            drift=drift,
+            limits=limits,
         )
 
     @dlt.resource(
@@ -135,15 +109,16 @@ def treasury_auctions(
                 f"announced more than {CALENDAR_HORIZON_DAYS} days ahead",
             ),
         }
-        yield from _read(
+        yield from typed_pages(
+            f"{SOURCE}.upcoming_auctions",
             base_url,
             UPCOMING_ENDPOINT,
             params,
-            "upcoming_auctions",
-            UPCOMING_AUCTIONS_FIELDS,
-            UPCOMING_REQUIRED,
-            drift,
-            limits,
+            spec=UPCOMING_AUCTIONS_FIELDS,
+            key=KEY,
+            required=UPCOMING_REQUIRED,
+            drift=drift,
+            limits=limits,
         )
 
     return auctions_query, upcoming_auctions

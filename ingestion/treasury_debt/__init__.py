@@ -24,9 +24,8 @@ import dlt
 import pyarrow as pa
 
 from ingestion.calendar import latest_mspd_month_released
-from ingestion.common.fiscaldata import MAX_PAGE_SIZE, fiscaldata_pages
-from ingestion.common.http import log
-from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
+from ingestion.common.fiscaldata import MAX_PAGE_SIZE, typed_pages
+from ingestion.common.records import DriftReport
 from ingestion.settings import FISCALDATA_BASE_URL
 from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_debt.fields import (
@@ -42,47 +41,7 @@ MSPD_TABLE_1_ENDPOINT = "v1/debt/mspd/mspd_table_1"
 DEBT_TO_THE_PENNY_START = date(1993, 4, 1)  # the first record FiscalData serves
 MSPD_START = date(2001, 1, 31)
 MSPD_KEY = ("record_date", "security_type_desc", "security_class_desc")
-
-
-def _read(
-    base_url: str,
-    endpoint: str,
-    params: dict,
-    resource: str,
-    spec: dict[str, str],
-    key: tuple[str, ...],
-    required: tuple[str, ...],
-    limit: date,
-    drift: DriftReport,
-) -> Iterator[pa.Table]:
-    loaded = 0
-    keys = KeyGuard(f"{SOURCE}.{resource}", key)
-    for records, url, number, total in fiscaldata_pages(f"{SOURCE}.{resource}", base_url, endpoint, params):
-        where = f"page {number} of {total} ({url})"
-        table = records_to_table(
-            records,
-            spec,
-            source=f"{SOURCE}.{resource}",
-            where=where,
-            key_fields=key,
-            required=required,
-            contract=spec,
-            drift=drift,
-        )
-        keys.check(table, where)
-        reject_after(
-            table,
-            "record_date",
-            limit,
-            source=f"{SOURCE}.{resource}",
-            where=where,
-            key_fields=key,
-            why="not yet published on the as-of date",
-        )
-        loaded += table.num_rows
-        log.info("%s.%s: page %d/%d, %d rows (%d so far)", SOURCE, resource, number, total, table.num_rows, loaded)
-        if table.num_rows:
-            yield table
+NOT_YET_PUBLISHED = "not yet published on the as-of date"
 
 
 @dlt.source(name=SOURCE)
@@ -115,16 +74,16 @@ def treasury_debt(
             "sort": "record_date",
             "page[size]": page_size,
         }
-        yield from _read(
+        yield from typed_pages(
+            f"{SOURCE}.debt_to_the_penny",
             base_url,
             DEBT_TO_THE_PENNY_ENDPOINT,
             params,
-            "debt_to_the_penny",
-            DEBT_TO_THE_PENNY_FIELDS,
-            ("record_date",),
-            DEBT_TO_THE_PENNY_REQUIRED,
-            published_through,
-            drift,
+            spec=DEBT_TO_THE_PENNY_FIELDS,
+            key=("record_date",),
+            required=DEBT_TO_THE_PENNY_REQUIRED,
+            drift=drift,
+            limits={"record_date": (published_through, NOT_YET_PUBLISHED)},
         )
 
     @dlt.resource(
@@ -143,16 +102,16 @@ def treasury_debt(
             "sort": "record_date,src_line_nbr",
             "page[size]": page_size,
         }
-        yield from _read(
+        yield from typed_pages(
+            f"{SOURCE}.mspd_table_1",
             base_url,
             MSPD_TABLE_1_ENDPOINT,
             params,
-            "mspd_table_1",
-            MSPD_TABLE_1_FIELDS,
-            MSPD_KEY,
-            MSPD_TABLE_1_REQUIRED,
-            published_through,
-            drift,
+            spec=MSPD_TABLE_1_FIELDS,
+            key=MSPD_KEY,
+            required=MSPD_TABLE_1_REQUIRED,
+            drift=drift,
+            limits={"record_date": (published_through, NOT_YET_PUBLISHED)},
         )
 
     return debt_to_the_penny, mspd_table_1

@@ -11,14 +11,16 @@ from datetime import date
 import pytest
 
 from ingestion.cftc_tff.fields import TFF_FIELDS
+from ingestion.common.fiscaldata import typed_pages
 from ingestion.common.http import make_session
 from ingestion.common.records import DriftReport
 from ingestion.par_yield_curve import year_url
 from ingestion.par_yield_curve.parser import parse_csv
 from ingestion.settings import CFTC_BASE_URL, FISCALDATA_BASE_URL, TIC_BASE_URL, YIELD_CURVE_BASE_URL
 from ingestion.tic_holdings.parser import parse_current, parse_history
-from ingestion.treasury_auctions import AUCTIONS_ENDPOINT, _read
+from ingestion.treasury_auctions import AUCTIONS_ENDPOINT, KEY
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, AUCTIONS_REQUIRED
+from ingestion.treasury_debt.fields import DEBT_TO_THE_PENNY_FIELDS
 
 pytestmark = pytest.mark.network
 
@@ -31,14 +33,16 @@ def test_live_fiscaldata_auctions_query():
         "page[size]": 100,
     }
     tables = list(
-        _read(
+        typed_pages(
+            "treasury_auctions.auctions_query",
             FISCALDATA_BASE_URL,
             AUCTIONS_ENDPOINT,
             params,
-            "auctions_query",
-            AUCTIONS_QUERY_FIELDS,
-            AUCTIONS_REQUIRED,
-            drift,
+            spec=AUCTIONS_QUERY_FIELDS,
+            key=KEY,
+            required=AUCTIONS_REQUIRED,
+            drift=drift,
+            limits={},
         )
     )
     assert sum(t.num_rows for t in tables) > 20
@@ -75,3 +79,41 @@ def test_live_tic_files():
         session.get(f"{TIC_BASE_URL}/mfhhis01.txt").text, source="tic_holdings", where="mfhhis01.txt"
     )
     assert len({h.month_end for h in current.holdings}) == 13 and history.release_date is not None
+
+
+def test_live_nyfed_fred_and_debt():
+    """The four newer sources against their public hosts: one request each, parsed by the loading code."""
+    from decimal import Decimal
+
+    from ingestion.fed_custody import parse_fredgraph
+    from ingestion.funding_rates import parse_rates, read_json
+    from ingestion.primary_dealers import keyid_url, parse_timeseries
+    from ingestion.settings import FRED_BASE_URL, FUNDING_RATES_BASE_URL, PRIMARY_DEALERS_BASE_URL
+
+    session = make_session()
+    url = keyid_url(PRIMARY_DEALERS_BASE_URL, "PDPOSGST-TOT")
+    total = parse_timeseries(session.get(url).json(), keyid="PDPOSGST-TOT", series_break="current", where=url)
+    assert total.num_rows > 600
+    response = session.get(
+        f"{FUNDING_RATES_BASE_URL}/rates/secured/sofr/search.json",
+        params={"startDate": "2025-04-01", "endDate": "2025-04-30"},
+    )
+    sofr = parse_rates(read_json(response, "funding_rates"), where=response.url)
+    assert sofr.num_rows >= 20 and all(Decimal(3) < r < Decimal(5) for r in sofr["percent_rate"].to_pylist())
+    response = session.get(f"{FRED_BASE_URL}/fredgraph.csv", params={"id": "WMTSECL1", "cosd": "2025-01-01"})
+    custody = parse_fredgraph(response.text, ["WMTSECL1"], where=response.url)
+    assert custody.num_rows > 20
+    penny = list(
+        typed_pages(
+            "treasury_debt.debt_to_the_penny",
+            FISCALDATA_BASE_URL,
+            "v2/accounting/od/debt_to_penny",
+            {"filter": "record_date:gte:2025-01-01,record_date:lte:2025-03-31", "page[size]": 100},
+            spec=DEBT_TO_THE_PENNY_FIELDS,
+            key=("record_date",),
+            required=("record_date",),
+            drift=DriftReport(),
+            limits={},
+        )
+    )
+    assert sum(t.num_rows for t in penny) == 61

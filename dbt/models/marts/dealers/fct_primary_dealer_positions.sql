@@ -43,10 +43,7 @@ scored as (
         joined.value_usd_bn - lag(joined.value_usd_bn) over by_series as change_1w_usd_bn,
         avg(joined.value_usd_bn) over prior_260 as avg_prior_5y_usd_bn,
         joined.value_usd_bn - avg(joined.value_usd_bn) over prior_260 as vs_avg_prior_5y_usd_bn,
-        case
-            when count(joined.value_usd_bn) over prior_156 >= 52 and stddev_samp(joined.value_usd_bn) over prior_156 > 0
-                then (joined.value_usd_bn - avg(joined.value_usd_bn) over prior_156) / stddev_samp(joined.value_usd_bn) over prior_156
-        end as value_z_prior_156w,
+        {{ z_against_prior('joined.value_usd_bn', 'prior_156', 52) }} as value_z_prior_156w,
         case when joined.is_published_total then parts.bills_and_coupons_usd_bn end as bills_and_coupons_usd_bn,
         case when joined.is_published_total then joined.value_usd_bn - parts.bills_and_coupons_usd_bn end as total_minus_parts_usd_bn
     from joined

@@ -24,10 +24,7 @@ changes as (
 scored as (
     select
         *,
-        case
-            when count(change_1w_usd_bn) over prior_156 >= 52 and stddev_samp(change_1w_usd_bn) over prior_156 > 0
-                then (change_1w_usd_bn - avg(change_1w_usd_bn) over prior_156) / stddev_samp(change_1w_usd_bn) over prior_156
-        end as change_1w_z_prior_156w
+        {{ z_against_prior('change_1w_usd_bn', 'prior_156', 52) }} as change_1w_z_prior_156w
     from changes
     window prior_156 as (order by week_ending_wednesday rows between 156 preceding and 1 preceding)
 )

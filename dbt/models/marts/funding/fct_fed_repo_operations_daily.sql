@@ -41,10 +41,7 @@ scored as (
     select
         *,
         on_rrp_take_up_usd - lag(on_rrp_take_up_usd) over by_day as on_rrp_change_1d_usd,
-        case
-            when count(*) over prior_250 >= 60 and stddev_samp(srf_take_up_usd) over prior_250 > 0
-                then (srf_take_up_usd - avg(srf_take_up_usd) over prior_250) / stddev_samp(srf_take_up_usd) over prior_250
-        end as srf_take_up_usd_z_prior_250d
+        {{ z_against_prior('srf_take_up_usd', 'prior_250', 60) }} as srf_take_up_usd_z_prior_250d
     from daily
     window
         by_day as (order by operation_date),

@@ -29,14 +29,8 @@ spreads as (
 scored as (
     select
         *,
-        case
-            when count(rate_minus_iorb_bp) over prior_250 >= 60 and stddev_samp(rate_minus_iorb_bp) over prior_250 > 0
-                then (rate_minus_iorb_bp - avg(rate_minus_iorb_bp) over prior_250) / stddev_samp(rate_minus_iorb_bp) over prior_250
-        end as rate_minus_iorb_bp_z_prior_250d,
-        case
-            when count(percentile_99_minus_1_bp) over prior_250 >= 60 and stddev_samp(percentile_99_minus_1_bp) over prior_250 > 0
-                then (percentile_99_minus_1_bp - avg(percentile_99_minus_1_bp) over prior_250) / stddev_samp(percentile_99_minus_1_bp) over prior_250
-        end as percentile_99_minus_1_bp_z_prior_250d
+        {{ z_against_prior('rate_minus_iorb_bp', 'prior_250', 60) }} as rate_minus_iorb_bp_z_prior_250d,
+        {{ z_against_prior('percentile_99_minus_1_bp', 'prior_250', 60) }} as percentile_99_minus_1_bp_z_prior_250d
     from spreads
     window prior_250 as (partition by rate_type order by rate_date rows between 250 preceding and 1 preceding)
 )

@@ -29,10 +29,7 @@ scored as (
     select
         *,
         net_contracts - lag(net_contracts) over by_week as net_change_1w_contracts,
-        case
-            when count(net_contracts) over prior_156 >= 26 and stddev_samp(net_contracts) over prior_156 > 0
-                then (net_contracts - avg(net_contracts) over prior_156) / stddev_samp(net_contracts) over prior_156
-        end as net_z_prior_156w,
+        {{ z_against_prior('net_contracts', 'prior_156', 26) }} as net_z_prior_156w,
         case
             when count(net_contracts) over trailing_52 >= 26
                 then

@@ -36,10 +36,7 @@ yield_scored as (
 yield_component as (
     select
         *,
-        case
-            when count(largest_abs_change_1w_bp) over prior_156 >= 52 and stddev_samp(largest_abs_change_1w_bp) over prior_156 > 0
-                then (largest_abs_change_1w_bp - avg(largest_abs_change_1w_bp) over prior_156) / stddev_samp(largest_abs_change_1w_bp) over prior_156
-        end as yield_moves_z
+        {{ z_against_prior('largest_abs_change_1w_bp', 'prior_156', 52) }} as yield_moves_z
     from yield_scored
     window prior_156 as (order by week_ending rows between 156 preceding and 1 preceding)
 ),
@@ -144,14 +141,8 @@ sofr_weekly as (
 funding_scored as (
     select
         *,
-        case
-            when count(sofr_minus_iorb_bp) over prior_156 >= 52 and stddev_samp(sofr_minus_iorb_bp) over prior_156 > 0
-                then (sofr_minus_iorb_bp - avg(sofr_minus_iorb_bp) over prior_156) / stddev_samp(sofr_minus_iorb_bp) over prior_156
-        end as sofr_minus_iorb_z,
-        case
-            when count(sofr_percentile_99_minus_1_bp) over prior_156 >= 52 and stddev_samp(sofr_percentile_99_minus_1_bp) over prior_156 > 0
-                then (sofr_percentile_99_minus_1_bp - avg(sofr_percentile_99_minus_1_bp) over prior_156) / stddev_samp(sofr_percentile_99_minus_1_bp) over prior_156
-        end as sofr_percentile_spread_z
+        {{ z_against_prior('sofr_minus_iorb_bp', 'prior_156', 52) }} as sofr_minus_iorb_z,
+        {{ z_against_prior('sofr_percentile_99_minus_1_bp', 'prior_156', 52) }} as sofr_percentile_spread_z
     from sofr_weekly
     window prior_156 as (order by week_ending rows between 156 preceding and 1 preceding)
 ),
