@@ -11,6 +11,14 @@ RAW_TO_STAGING = {
     ("par_yield_curve", "daily_par_yields"): "stg_par_yield_curve__par_yields",
     ("cftc_tff", "tff_futures_only"): "stg_cftc_tff__positions",
     ("tic_holdings", "major_foreign_holders"): "stg_tic_holdings__holdings",
+    ("primary_dealers", "dealer_statistics"): "stg_primary_dealers__statistics",
+    ("funding_rates", "reference_rates"): "stg_funding_rates__reference_rates",
+    ("funding_rates", "repo_operations"): "stg_funding_rates__repo_operations",
+    ("funding_rates", "repo_operation_details"): "stg_funding_rates__repo_operation_details",
+    ("funding_rates", "repo_operation_propositions"): "stg_funding_rates__repo_operation_propositions",
+    ("fed_custody", "observations"): "stg_fed_custody__observations",
+    ("treasury_debt", "debt_to_the_penny"): "stg_treasury_debt__debt_to_the_penny",
+    ("treasury_debt", "mspd_table_1"): "stg_treasury_debt__mspd_table_1",
 }
 
 
@@ -36,6 +44,12 @@ def test_definitions_load_with_every_raw_table_model_and_the_publish_step(defini
             "mart_yield_curve_daily",
             "fct_futures_positioning",
             "fct_foreign_holdings",
+            "fct_primary_dealer_positions",
+            "fct_funding_rates_daily",
+            "fct_fed_repo_operations_daily",
+            "fct_foreign_official_custody_weekly",
+            "fct_debt_outstanding_daily",
+            "fct_marketable_debt_monthly",
             "mart_treasury_stress_weekly",
         )
     } <= keys

@@ -226,7 +226,7 @@ final as (
     -- fewer than var('stress_min_components') keep their component scores but get no composite and no flag.
     -- The components combine as z-scores do (Stouffer): their sum over the square root of how many there are, so the
     -- composite keeps a z-score's scale whether four or seven components are available. (A plain mean shrinks as
-    -- quiet components are added: over seven, its 99th percentile in the sample history is 1.24.)
+    -- quiet components are added: over seven, its 99th percentile in the sample history is 1.21.)
     select
         *,
         case
