@@ -45,7 +45,7 @@ class Report:
 
 
 # --- data -----------------------------------------------------------------------------------------------------------
-def _frame(con, sql: str, params: list | None = None) -> pd.DataFrame:
+def _frame(con, sql: str, params: list | dict | None = None) -> pd.DataFrame:
     return con.execute(sql, params or []).df()
 
 
@@ -136,6 +136,53 @@ def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
                    from marts.fct_basis_trade_proxy_weekly where report_date > ?::date - interval 3 year
                    and report_date <= ? order by report_date""",
                 [as_of, as_of],
+            ),
+            "dealers": _frame(
+                con,
+                """select week_ending_wednesday, bucket_label as series, value_usd_bn
+                   from marts.fct_primary_dealer_positions
+                   where bucket in ('total', 'bills') and week_ending_wednesday > ?::date - interval 3 year
+                   and public_at_et::date <= ? and value_usd_bn is not null order by week_ending_wednesday""",
+                [as_of, as_of],
+            ),
+            "funding": _frame(
+                con,
+                """select rate_date, rate_minus_iorb_bp, percentile_99_minus_1_bp
+                   from marts.fct_funding_rates_daily where rate_type = 'SOFR'
+                   and rate_date > ?::date - interval 1 year and rate_date < ? order by rate_date""",
+                [as_of, as_of],
+            ),
+            "custody": _frame(
+                con,
+                """select week_ending_wednesday, custody_usd_bn from marts.fct_foreign_official_custody_weekly
+                   where week_ending_wednesday > ?::date - interval 3 year and published_on <= ?
+                   order by week_ending_wednesday""",
+                [as_of, as_of],
+            ),
+            "funding_latest": _frame(
+                con,
+                """select
+                       (select max_by(value_usd_bn, week_ending_wednesday) from marts.fct_primary_dealer_positions
+                        where bucket = 'total' and public_at_et::date <= $as_of) as dealer_net_usd_bn,
+                       (select max(week_ending_wednesday) from marts.fct_primary_dealer_positions
+                        where bucket = 'total' and public_at_et::date <= $as_of) as dealer_as_of,
+                       (select max_by(rate_minus_iorb_bp, rate_date) from marts.fct_funding_rates_daily
+                        where rate_type = 'SOFR' and rate_date < $as_of) as sofr_minus_iorb_bp,
+                       (select max(rate_date) from marts.fct_funding_rates_daily
+                        where rate_type = 'SOFR' and rate_date < $as_of) as sofr_date,
+                       (select sum(srf_take_up_usd) from marts.fct_fed_repo_operations_daily
+                        where operation_date > $as_of::date - 7 and operation_date <= $as_of) as srf_take_up_7d_usd,
+                       (select max_by(on_rrp_take_up_usd, operation_date) from marts.fct_fed_repo_operations_daily
+                        where operation_date <= $as_of) as on_rrp_usd,
+                       (select max_by(custody_usd_bn, week_ending_wednesday) from marts.fct_foreign_official_custody_weekly
+                        where published_on <= $as_of) as custody_usd_bn,
+                       (select max_by(change_4w_usd_bn, week_ending_wednesday) from marts.fct_foreign_official_custody_weekly
+                        where published_on <= $as_of) as custody_change_4w_usd_bn,
+                       (select max_by(foreign_share_of_marketable_pct, month_end) from marts.fct_marketable_debt_monthly
+                        where month_end < $as_of and tic_release_date <= $as_of) as foreign_share_pct,
+                       (select max(month_end) from marts.fct_marketable_debt_monthly
+                        where month_end < $as_of and tic_release_date <= $as_of) as foreign_share_month""",
+                {"as_of": as_of},
             ),
             "foreign": _frame(
                 con,
@@ -264,6 +311,39 @@ def _charts(data: dict[str, pd.DataFrame]) -> dict[str, tuple[object, pd.DataFra
         )
         .properties(width=width - 200, height=260, title="Top 10 foreign holders, latest month")
     )
+    dealer_chart = (
+        alt.Chart(data["dealers"])
+        .mark_line()
+        .encode(
+            x=alt.X("week_ending_wednesday:T", title=None),
+            y=alt.Y("value_usd_bn:Q", title="$bn, net"),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        )
+        .properties(width=width, height=220, title="Primary dealers' net Treasury positions (excl. TIPS), three years")
+    )
+    funding_long = data["funding"].melt(
+        "rate_date", ["rate_minus_iorb_bp", "percentile_99_minus_1_bp"], var_name="spread", value_name="bp"
+    )
+    funding_long["spread"] = funding_long["spread"].map(
+        {"rate_minus_iorb_bp": "SOFR - IORB", "percentile_99_minus_1_bp": "SOFR 99th - 1st percentile"}
+    )
+    funding_chart = (
+        alt.Chart(funding_long.dropna())
+        .mark_line(strokeWidth=1)
+        .encode(
+            x=alt.X("rate_date:T", title=None), y=alt.Y("bp:Q", title="bp"), color=alt.Color("spread:N", title=None)
+        )
+        .properties(width=width, height=200, title="Funding: SOFR against IORB and the width of SOFR, last year")
+    )
+    custody_chart = (
+        alt.Chart(data["custody"])
+        .mark_line()
+        .encode(
+            x=alt.X("week_ending_wednesday:T", title=None),
+            y=alt.Y("custody_usd_bn:Q", title="$bn", scale=alt.Scale(zero=False)),
+        )
+        .properties(width=width, height=200, title="Treasuries in custody for foreign official accounts, three years")
+    )
     # Each chart with the frame it draws: a period without data gets a note in its place instead of a chart.
     return {
         "board": (board, data["board_history"]),
@@ -273,6 +353,12 @@ def _charts(data: dict[str, pd.DataFrame]) -> dict[str, tuple[object, pd.DataFra
         "nets": (net_chart, positions),
         "gross_short": (short_chart, positions),
         "holders": (holders, foreign),
+        "dealers": (dealer_chart, data["dealers"]),
+        "funding": (
+            funding_chart,
+            data["funding"].dropna(subset=["rate_minus_iorb_bp", "percentile_99_minus_1_bp"], how="all"),
+        ),
+        "custody": (custody_chart, data["custody"]),
     }
 
 
@@ -386,6 +472,7 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
     weakest = {int(tail_z.idxmax())} if tail_z.notna().any() else set()  # none when no auction has a z yet
     auction_rows = [_scorecard_row(r) for r in auctions.itertuples()]
     episodes = _episodes(data)
+    latest_funding = data["funding_latest"].iloc[0]
     foreign = data["foreign"]
     month = foreign["month_end"].iloc[0].date() if len(foreign) else None
     released = foreign["expected_release_date"].iloc[0].date() if len(foreign) else None
@@ -439,7 +526,19 @@ the top 10 holders and the total; custody centres hold largely for investors els
 {_table(["holder", "holdings $bn", "1-month change", "12-month change"], foreign_rows)}
 {_figure("holders", svgs["holders"], "Top 10 holders' latest level; custody centres in grey.")}
 </section>""",
-        f"""<section id="episodes"><h2>6. Stress episodes</h2>{label}
+        f"""<section id="balance-sheets"><h2>6. Dealers, funding and foreign official demand</h2>{label}
+<p class="reading">As known on {as_of}: dealers' net Treasury position {_fmt(latest_funding["dealer_net_usd_bn"], 1)} $bn
+(week of {_day(latest_funding["dealer_as_of"])}, published the Thursday after next); SOFR - IORB
+{_fmt(latest_funding["sofr_minus_iorb_bp"], 1, True)} bp ({_day(latest_funding["sofr_date"])}); Standing Repo Facility
+take-up in the last 7 days ${_fmt(_billions(latest_funding["srf_take_up_7d_usd"]), 2)}bn, ON RRP
+${_fmt(_billions(latest_funding["on_rrp_usd"]), 1)}bn; foreign official custody {_fmt(latest_funding["custody_usd_bn"], 1)} $bn
+({_fmt(latest_funding["custody_change_4w_usd_bn"], 1, True)} $bn in 4 weeks); foreign holders
+{_fmt(latest_funding["foreign_share_pct"], 1)}% of marketable debt ({_day(latest_funding["foreign_share_month"])}, TIC over MSPD).</p>
+{_figure("dealers", svgs["dealers"], "The NY Fed's published total (not the sum of its buckets) and bills, $bn net.")}
+{_figure("funding", svgs["funding"], "SOFR minus interest on reserve balances, and SOFR's 99th minus 1st percentile, bp.")}
+{_figure("custody", svgs["custody"], "FRED WMTSECL1 (H.4.1), weekly Wednesday level, $bn.")}
+</section>""",
+        f"""<section id="episodes"><h2>7. Stress episodes</h2>{label}
 <p class="reading">{len(data["episodes"])} flagged week(s) in the two years to week ending {week}, newest first: the
 week's composite and components, every alert on an event in that week (as known on {as_of}), and the week's coupon
 auctions scored as in section 2, the auctions an alert named highlighted.</p>
@@ -518,6 +617,10 @@ foreign official {_fmt(w.foreign_official_selling_z)})</small></h3>
 
 def _day(value) -> str:
     return "–" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+def _billions(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value) / 1e9
 
 
 def _millions(value) -> float | None:

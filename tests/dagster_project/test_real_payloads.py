@@ -97,7 +97,7 @@ def test_the_report_is_written_where_the_real_payloads_leave_gaps(replay_build):
     positioning = page.split('<section id="positioning">')[1].split("</section>")[0]
     assert "No data in this period" not in positioning and positioning.count("<svg") == 2
     # The replay server stands in for the public hosts: the report says the data did not come from them.
-    assert page.count("SAMPLE DATA: not read from the public APIs (http://127.0.0.1:") == 7
+    assert page.count("SAMPLE DATA: not read from the public APIs (http://127.0.0.1:") == 8
 
 
 def test_every_warning_names_its_reason(replay_build):

@@ -56,7 +56,7 @@ def test_the_board_shows_the_flagged_week_with_the_marts_figures(april_report, s
     assert [row[0] for row in board] == ["2025-04-11", "2025-04-04", "2025-03-28", "2025-03-21", "2025-03-14"]
     assert board[0][1] == f"{score:.2f}" and board[0][2] == "STRESS"
     assert board[0][3].startswith(f"{auction_z:.2f}") and board[0][4].startswith(f"{yields_z:.2f}")
-    assert page.count("SAMPLE DATA: not read from the public APIs") == 7  # the top and every section
+    assert page.count("SAMPLE DATA: not read from the public APIs") == 8  # the top and every section
 
 
 def test_the_scorecard_lists_the_last_20_coupon_auctions_with_the_april_3_year(april_report, sample_build):
@@ -110,10 +110,34 @@ def test_the_curve_and_foreign_sections_match_the_marts(april_report, sample_bui
     ]
 
 
+def test_the_balance_sheet_section_says_what_was_known_that_friday(april_report, sample_build):
+    """Dealers as of 2 April (published 10 April; the week of 9 April came out on the 17th), SOFR - IORB of
+    Thursday 10 April, custody of Wednesday 9 April, the foreign share for January (TIC released 18 March)."""
+    section = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _section(april_report.path.read_text(), "balance-sheets")))
+    [(dealers,)] = _query(
+        sample_build.serving,
+        "select value_usd_bn from marts.fct_primary_dealer_positions where bucket = 'total' "
+        "and week_ending_wednesday = '2025-04-02'",
+    )
+    [(spread,)] = _query(
+        sample_build.serving,
+        "select rate_minus_iorb_bp from marts.fct_funding_rates_daily where rate_type = 'SOFR' and rate_date = '2025-04-10'",
+    )
+    [(custody,)] = _query(
+        sample_build.serving,
+        "select custody_usd_bn from marts.fct_foreign_official_custody_weekly where week_ending_wednesday = '2025-04-09'",
+    )
+    assert f"dealers' net Treasury position {dealers:.1f} $bn (week of 2025-04-02" in section
+    assert f"SOFR - IORB {spread:+.1f} bp (2025-04-10)" in section
+    assert f"foreign official custody {custody:.1f} $bn" in section
+    assert "of marketable debt (2025-01-31, TIC over MSPD)" in section
+    assert section.count("<svg") == 0 and _section(april_report.path.read_text(), "balance-sheets").count("<svg") == 3
+
+
 def test_the_report_is_self_contained(april_report):
     page = april_report.path.read_text()
-    assert len(april_report.charts) == 7 and all(p.stat().st_size > 10_000 for p in april_report.charts)
-    assert page.count("<figure") == 7 and page.count("<svg") >= 7
+    assert len(april_report.charts) == 10 and all(p.stat().st_size > 10_000 for p in april_report.charts)
+    assert page.count("<figure") == 10 and page.count("<svg") >= 10
     # Nothing to fetch: no src or href pointing anywhere (SVG's xmlns is a name, not a request).
     assert re.findall(r"""(?:src|href)\s*=\s*["'](?!#|data:)[^"']+""", page) == []
     assert april_report.bytes < 1_000_000
@@ -123,7 +147,7 @@ def test_the_build_writes_the_report_after_publishing(sample_build):
     metadata = sample_build.materializations["publish/stress_report"]
     path = Path(metadata["path"])
     assert path.name == "index.html" and path.exists()
-    assert metadata["charts"] == 7 and metadata["sample_data"] is True
+    assert metadata["charts"] == 10 and metadata["sample_data"] is True
     assert "| week ending | 2025-06-27 |" in metadata["headline"]
 
 
@@ -224,7 +248,7 @@ def test_chromium_renders_every_chart_offline(april_report, tmp_path):
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     body = re.search(r"<body([^>]*)>", dom.stdout)[1]
-    assert 'data-charts="7"' in body and 'data-charts-rendered="7"' in body, body
+    assert 'data-charts="10"' in body and 'data-charts-rendered="10"' in body, body
     assert _page_requests(tmp_path / "netlog.json") == []  # the report asked for nothing
     shot = tmp_path / "report.png"
     subprocess.run(
