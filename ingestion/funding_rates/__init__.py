@@ -240,7 +240,6 @@ def funding_rates(
             params = {"startDate": effective_date.start_value.isoformat(), "endDate": published_through.isoformat()}
             with http_errors(f"{SOURCE}.reference_rates", url):
                 response = session.get(url, params=params)
-                response.raise_for_status()
             table = parse_rates(read_json(response, f"{SOURCE}.reference_rates"), where=response.url, drift=drift)
             keys.check(table, response.url)
             reject_after(
@@ -265,7 +264,6 @@ def funding_rates(
             params = {"startDate": start.isoformat(), "endDate": as_of.isoformat()}
             with http_errors(f"{SOURCE}.repo_operations", url):
                 response = make_session().get(url, params=params)
-                response.raise_for_status()
             tables = parse_operations(read_json(response, f"{SOURCE}.repo_operations"), where=response.url, drift=drift)
             KeyGuard(f"{SOURCE}.repo_operations", OPERATION_KEY).check(tables[0], response.url)
             KeyGuard(f"{SOURCE}.repo_operation_details", DETAIL_KEY).check(tables[1], response.url)
