@@ -223,9 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show Dagster's, dbt's and dlt's own lines live as well"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # -v is accepted after the subcommand too (`treasury build --sample -v`); SUPPRESS keeps a -v given before it.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show Dagster's, dbt's and dlt's lines"
+    )
 
     ingest_cmd = sub.add_parser(
         "ingest",
+        parents=[verbose],
         help="load the public data sets into the DuckDB warehouse with dlt",
         description="Load the sources into raw_<source> schemas of the warehouse "
         f"(${settings.WAREHOUSE_ENV}, default {settings.DEFAULT_WAREHOUSE}). Incremental unless --full-refresh.",
@@ -237,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     build_cmd = sub.add_parser(
         "build",
+        parents=[verbose],
         help="run the whole pipeline as the Dagster job, in-process",
         description="Materialize every asset in-process through Dagster: ingest all sources, dbt build (seeds, "
         "models, data and unit tests as asset checks), then publish the serving file if every check passed. Shows a "
@@ -252,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser(
         "dev",
+        parents=[verbose],
         help="start the Dagster UI (dg dev) for this project",
         description="Start `dg dev` with DAGSTER_HOME in the project (.dagster_home, run history kept) on 127.0.0.1.",
     )
@@ -263,9 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     emulator = sub.add_parser(
         "emulator",
+        parents=[verbose],
         help="serve the API emulator on a loopback port",
-        description="Serve the synthetic FiscalData, yield-curve, Socrata and TIC endpoints on 127.0.0.1, for "
-        "pointing any client at (it prints the SOURCES__<NAME>__BASE_URL settings to use).",
+        description="Serve the synthetic endpoints of all eight sources on 127.0.0.1 ("
+        + ", ".join(SOURCE_NAMES)
+        + "): FiscalData (auctions, Debt to the Penny, MSPD), the yield-curve CSV, Socrata (CFTC TFF), the TIC "
+        "files, the NY Fed (primary dealers, reference rates, repo operations) and FRED's graph CSV, for pointing any "
+        "client at (it prints the SOURCES__<NAME>__BASE_URL settings to use).",
     )
     emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
     emulator.add_argument(
@@ -275,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report_cmd = sub.add_parser(
         "report",
+        parents=[verbose],
         help="print the path of the last weekly stress report (--open: open it)",
         description="Print the path of the last stress report that `treasury build` wrote (data/report/index.html, "
         "$TREASURY_REPORT_DIR): one HTML file that opens offline, with a PNG per chart beside it.",
@@ -287,11 +300,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class UserMistake(Exception):
+    """A setting or argument the command cannot work with: one line, no traceback."""
+
+
+def _writable_folder(path: Path, what: str) -> None:
+    """The folder that will hold `path` exists (or can be made) and can be written, else one line naming it."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserMistake(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserMistake(f"{what} {path}: its folder {folder} cannot be written")
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    """The mistakes a setting can hold, found before any work starts (the flags are checked by argparse)."""
+    if not getattr(args, "as_of", None):
+        try:
+            settings.as_of()
+        except ValueError as exc:
+            raise UserMistake(str(exc)) from exc
+    if args.command in ("ingest", "build", "dev"):
+        warehouse = args.warehouse.absolute() if getattr(args, "warehouse", None) else settings.warehouse_path()
+        _writable_folder(warehouse, f"the warehouse (${settings.WAREHOUSE_ENV} or --warehouse)")
+    if args.command == "build":
+        _writable_folder(settings.serving_path(), f"the serving file (${settings.SERVING_ENV})")
+    if args.command in ("build", "dev"):
+        home = _dagster_home()
+        if home is not None:
+            try:
+                home.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserMistake(f"DAGSTER_HOME {home} cannot be created ({exc.strerror or exc})") from exc
+            if not os.access(home, os.W_OK | os.X_OK):
+                raise UserMistake(f"DAGSTER_HOME {home} cannot be written")
+    if args.command == "dev":
+        import socket
+
+        with socket.socket() as probe:
+            try:
+                probe.bind((args.host, args.port))
+            except OSError as exc:
+                raise UserMistake(
+                    f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): "
+                    "another program uses the port; choose one with --port"
+                ) from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     settings.load_dotenv()
     args = build_parser().parse_args(argv)
-    log_to_console(args.verbose)
-    return args.func(args)
+    try:
+        _check_settings(args)
+        log_to_console(args.verbose)
+        return args.func(args)
+    except UserMistake as exc:
+        print(f"treasury: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        # The writer lock and the emulator were released on the way out; a build never replaces the serving file
+        # half-way (it renames a finished copy), so the serving file is as it was or fully the new one.
+        print(f"treasury: {args.command} interrupted (Ctrl-C); nothing half-written was kept", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

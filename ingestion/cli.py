@@ -69,6 +69,9 @@ def take_writer_lock(stack: ExitStack, warehouse: Path) -> bool:
     except WarehouseBusy as exc:
         print(f"treasury: {exc}", file=sys.stderr)
         return False
+    except OSError as exc:  # a read-only folder, a full disk: the lock file cannot be made
+        print(f"treasury: cannot write beside the warehouse {warehouse}: {exc.strerror or exc}", file=sys.stderr)
+        return False
     return True
 
 
@@ -110,4 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     settings.load_dotenv()
     args = build_parser().parse_args(argv)
     log_to_console(args.verbose)
-    return ingest(args)
+    try:
+        if not args.as_of:
+            settings.as_of()  # a bad TREASURY_AS_OF: one line, not a traceback
+        return ingest(args)
+    except ValueError as exc:
+        if settings.AS_OF_ENV not in str(exc):
+            raise
+        print(f"ingestion: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ingestion: interrupted (Ctrl-C); a source that had not finished loaded nothing", file=sys.stderr)
+        return 130

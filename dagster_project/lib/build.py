@@ -12,20 +12,27 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from dagster_project.lib.build_status import HELD_BACK, SERVING_STATUS_TABLE, RelationStatus, failure_reason
 from dagster_project.lib.progress import Progress, activate
 from ingestion import settings
 from ingestion.common.lock import process_alive
+from ingestion.common.warehouse import connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The tag that names the process running a CLI build, so a later build can tell that it died.
 PID_TAG = "treasury/pid"
+# One `treasury build` is three runs (build_stages): they share this tag, and each names its stage.
+BUILD_TAG = "treasury/build"
+STAGE_TAG = "treasury/stage"
 DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
 # The instance settings: a committed file (telemetry off, one run at a time, run retries), used as it is by the
 # project's own DAGSTER_HOME and copied into another DAGSTER_HOME that has none.
@@ -58,11 +65,23 @@ class RunSummary:
     report_written: bool = False
     unchanged: bool = False  # nothing new since the last publish: dbt and publish were skipped
     log_path: Path | None = None
+    run_ids: list[str] = field(default_factory=list)
+    statuses: list[RelationStatus] = field(default_factory=list)  # the published marts._build_status
+
+    @property
+    def held_back(self) -> list[RelationStatus]:
+        return [s for s in self.statuses if s.status == HELD_BACK and s.schema_name == "marts"]
+
+    def verdict(self) -> str:
+        if self.success:
+            return "SUCCESS"
+        if self.published and self.held_back:
+            return f"published with {len(self.held_back)} marts held back"
+        return "FAILED"
 
     def render(self) -> str:
         label = "SAMPLE DATA (built-in emulator, synthetic)" if self.sample else "public APIs"
         lines = [
-            f"Pipeline run ({label}, as of {settings.as_of()}): {'SUCCESS' if self.success else 'FAILED'} in {self.seconds:.1f}s",
             f"  assets materialized: {len(self.materialized)}",
             f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed, {len(self.checks_warned)} warnings",
         ]
@@ -72,8 +91,18 @@ class RunSummary:
         lines.append("  schema drift: " + ("none" if not self.drift else ""))
         lines += [f"    {table}: {text}" for table, text in self.drift.items()]
         if self.mart_rows:
+            held = {s.table_name: s for s in self.held_back}
             lines.append("  marts:")
-            lines += [f"    marts.{name:<30}{rows:>10,} rows" for name, rows in self.mart_rows.items()]
+            for name, rows in self.mart_rows.items():
+                line = f"    marts.{name:<36}{rows:>10,} rows"
+                if name in held:
+                    line += f"  HELD BACK at {held[name].data_as_of or 'no earlier version'}"
+                lines.append(line)
+        if self.held_back:
+            lines.append(
+                f"  held back ({len(self.held_back)} marts keep their last good version; marts._build_status):"
+            )
+            lines += [f"    {s.table_name}: {s.reason}" for s in self.held_back]
         serving = settings.serving_path()
         if self.published:
             lines.append(f"  serving file: {serving} published")
@@ -89,7 +118,61 @@ class RunSummary:
             lines.append(f"  stress report: {report_dir(serving) / 'index.html'} (treasury report --open)")
         if self.log_path is not None:
             lines.append(f"  log (Dagster, dbt and dlt lines): {self.log_path}")
+        if self.run_ids:
+            lines.append(f"  Dagster runs: {', '.join(run_id[:8] for run_id in self.run_ids)}")
+        lines.append(f"Pipeline run ({label}, as of {settings.as_of()}): {self.verdict()} in {self.seconds:.1f}s")
         return "\n".join(lines)
+
+
+def build_stages(asset_graph) -> list[tuple[str, list[dg.AssetKey]]]:
+    """`refresh_all` in three runs, so that one broken source stops only what depends on it. Within a run Dagster
+    skips every step downstream of a failed one (there is no "run anyway" for a step), so a failed load or blocking
+    check in one source would stop every mart; across runs, the dbt step leaves out only the blocked sources
+    (build_status.blocked_sources) and the publish step keeps their marts at their last good version.
+
+    ingest: every source and the checks on its raw tables; transform: dbt (seeds, models, tests, unit tests);
+    publish: the serving file and the report."""
+    stages: dict[str, list[dg.AssetKey]] = {"ingest": [], "transform": [], "publish": []}
+    for key in asset_graph.get_all_asset_keys():
+        node = asset_graph.get(key)
+        if not node.is_materializable:
+            continue
+        group = node.group_name
+        stages["ingest" if group == "ingestion" else "publish" if group == "publish" else "transform"].append(key)
+    return [(stage, sorted(keys)) for stage, keys in stages.items() if keys]
+
+
+def _interrupted(result) -> bool:
+    """Did Ctrl-C (SIGINT) end this run? Dagster turns it into an interrupted step and a failed run."""
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None:
+            if "Interrupt" in (error.cls_name or ""):
+                return True
+            error = error.cause or error.context
+    return False
+
+
+def _materialized(result, prefix: str) -> bool:
+    return any(
+        event.is_step_materialization and event.asset_key.to_user_string().startswith(prefix)
+        for event in result.all_events
+    )
+
+
+def published_statuses(serving: Path) -> list[RelationStatus]:
+    """The serving file's `marts._build_status` (empty when it has none)."""
+    if not serving.exists():
+        return []
+    with connect(serving, read_only=True) as con:
+        try:
+            rows = con.execute(
+                f"select schema_name, table_name, status, reason, data_as_of, built_by_run_id "
+                f"from marts.{SERVING_STATUS_TABLE} order by schema_name, table_name"
+            ).fetchall()
+        except duckdb.CatalogException:
+            return []
+    return [RelationStatus(*row) for row in rows]
 
 
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
@@ -168,15 +251,24 @@ def run_pipeline(
     # Its own handle: dlt re-initialises its loggers (closing their handlers' files) when a pipeline runs.
     dbt_lines = log_path.open("a", encoding="utf-8", buffering=1)
     _STDOUT.targets = (dbt_lines, sys.stdout) if verbose else (dbt_lines,)
+    results = []
     try:
         with redirect_stdout(_STDOUT), dg.DagsterInstance.get() as instance:
             release_dead_runs(instance)
-            result = job.execute_in_process(
-                instance=instance,
-                raise_on_error=False,
-                run_config={"loggers": loggers},
-                tags={PID_TAG: str(os.getpid()), "treasury/command": "treasury build"},
-            )
+            tags = {PID_TAG: str(os.getpid()), "treasury/command": "treasury build", BUILD_TAG: str(uuid.uuid4())}
+            for stage, keys in build_stages(asset_graph):
+                result = job.execute_in_process(
+                    instance=instance,
+                    raise_on_error=False,
+                    run_config={"loggers": loggers},
+                    tags={**tags, STAGE_TAG: stage},
+                    asset_selection=keys,
+                )
+                results.append(result)
+                if _interrupted(result):
+                    raise KeyboardInterrupt  # Ctrl-C: Dagster ended the run; the later stages must not start
+                if stage == "transform" and result.success and not _materialized(result, "marts/"):
+                    break  # nothing new since the last publish: dbt did not run, the serving file is current
     finally:
         _STDOUT.targets = ()
         dbt_lines.close()
@@ -185,16 +277,17 @@ def run_pipeline(
         for logger in python_loggers:
             logger.removeHandler(file_handler)
         file_handler.close()
-    summary = RunSummary(success=result.success, seconds=0.0, sample=sample, log_path=log_path)
-    for event in result.all_events:
+    summary = RunSummary(success=all(r.success for r in results), seconds=0.0, sample=sample, log_path=log_path)
+    summary.run_ids = [r.run_id for r in results]
+    for event in (e for r in results for e in r.all_events):
         if event.is_step_materialization:
             summary.materialized.append(event.asset_key.to_user_string())
             drift = event.event_specific_data.materialization.metadata.get("schema_drift")
             if drift is not None and drift.value != "none":
                 summary.drift[event.asset_key.to_user_string()] = drift.value
         elif event.is_step_failure:
-            summary.failed_steps.append(f"{event.step_key}: {_failure_reason(event.step_failure_data.error)}")
-    for evaluation in result.get_asset_check_evaluations():
+            summary.failed_steps.append(f"{event.step_key}: {failure_reason(event.step_failure_data.error)}")
+    for evaluation in (e for r in results for e in r.get_asset_check_evaluations()):
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.passed:
             summary.checks_passed += 1
@@ -204,8 +297,10 @@ def run_pipeline(
             summary.checks_failed.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
     summary.published = "publish/serving_file" in summary.materialized
     summary.report_written = "publish/stress_report" in summary.materialized
-    summary.unchanged = result.success and not any(key.startswith("marts/") for key in summary.materialized)
+    summary.unchanged = summary.success and not any(key.startswith("marts/") for key in summary.materialized)
     summary.mart_rows = mart_row_counts(settings.warehouse_path())
+    if summary.published:
+        summary.statuses = published_statuses(settings.serving_path())
     summary.seconds = time.perf_counter() - started
     return summary
 

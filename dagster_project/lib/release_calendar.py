@@ -205,11 +205,25 @@ class Freshness:
             return f"{self.source}: fresh (latest {self.latest_loaded}, due {self.due or 'n/a'})"
         if self.missing:
             return f"{self.source}: STALE, {len(self.missing)} due but not loaded: {', '.join(self.missing[:5])}"
+        if self.latest_loaded is None:
+            return f"{self.source}: no rows loaded yet, but {self.due} was due by now"
         return f"{self.source}: STALE, latest loaded {self.latest_loaded}, but {self.due} was due by now"
 
 
 def _max(con: duckdb.DuckDBPyConnection, table: str, column: str, where: str = "true") -> date | None:
-    return con.execute(f"select max({column}) from {table} where {where}").fetchone()[0]
+    """The latest date in a raw table (None when it has no rows, or does not exist yet: a first load with no rows)."""
+    try:
+        return con.execute(f"select max({column}) from {table} where {where}").fetchone()[0]
+    except duckdb.CatalogException:
+        return None
+
+
+def _loaded_series(con: duckdb.DuckDBPyConnection) -> list[str]:
+    try:
+        rows = con.execute("select distinct series_id from raw_fed_custody.observations order by 1").fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [series for (series,) in rows]
 
 
 def assess(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> Freshness:
@@ -260,6 +274,15 @@ def assess(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> Freshn
     if source == "fed_custody":
         latest = _max(con, "raw_fed_custody.observations", "observation_date", "series_id = 'WMTSECL1'")
         rule = "WMTSECL1 for Wednesday W loaded by the end of Friday W+2 (H.4.1 on Thursday W+1)"
+        if latest is None:
+            # A configured subset without WMTSECL1 (SOURCES__FED_CUSTODY__SERIES_IDS='["IORB"]'): judge the series
+            # loaded, each at least weekly, by the same deadline.
+            series = _loaded_series(con)
+            if series:
+                latest = _max(con, "raw_fed_custody.observations", "observation_date")
+                rule = (
+                    f"the configured series ({', '.join(series)}) loaded through Wednesday W by the end of Friday W+2"
+                )
         return Freshness(source, now, latest, custody_week_due(now), rule)
     if source == "treasury_debt":
         latest = _max(con, "raw_treasury_debt.debt_to_the_penny", "record_date")

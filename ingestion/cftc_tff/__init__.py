@@ -33,7 +33,7 @@ from requests import Response
 from ingestion.calendar import latest_cftc_report_released
 from ingestion.cftc_tff.fields import DATASET_ID, POSITIONS, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
-from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
+from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after, schema_for_first_load
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import CFTC_BASE_URL
 from ingestion.settings import as_of as default_as_of
@@ -124,6 +124,17 @@ def cftc_tff(
                 log.info("%s: page %d, %d rows (%d so far)", resource, number, table.num_rows, loaded)
                 if table.num_rows:
                     yield table
+        if not loaded:
+            empty = records_to_table(
+                [],
+                TFF_FIELDS,
+                source=resource,
+                where="no rows",
+                key_fields=KEY,
+                required=TFF_REQUIRED,
+                row_hash_column=ROW_HASH,
+            )
+            yield from schema_for_first_load(["tff_futures_only", "tff_futures_only_vintages"], empty)
 
     columns = {k: {"nullable": False} for k in TFF_REQUIRED}
     current, vintages = current_and_vintages(

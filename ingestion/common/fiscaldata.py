@@ -12,7 +12,7 @@ import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
-from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after
+from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after, schema_for_first_load
 
 MAX_PAGE_SIZE = 10000
 
@@ -79,3 +79,6 @@ def typed_pages(
         log.info("%s: page %d/%d, %d rows (%d so far)", source, number, total, table.num_rows, loaded)
         if table.num_rows:
             yield table
+    if not loaded:
+        empty = records_to_table([], spec, source=source, where="no rows", key_fields=key, required=required)
+        yield from schema_for_first_load([source.split(".")[-1]], empty)

@@ -234,3 +234,18 @@ class KeyGuard:
                     f"duplicate key ({named}): first at {first_page} row {first_row}, again at {where} row {row}",
                 )
             self.seen[key] = (where, row)
+
+
+def schema_for_first_load(tables: Collection[str], empty: pa.Table) -> list[pa.Table]:
+    """`[empty]` when one of the resource's destination `tables` has never received data, else `[]`.
+
+    A first load that returns no rows (a window with no months, a new keyid or series that has no history yet) would
+    otherwise leave no table at all, and every check, staging view and mart that reads it would fail with a catalog
+    error. dlt creates a table, with every column and type, from an empty Arrow table; once the table has seen data the
+    resource yields nothing when nothing is new, as before."""
+    import dlt
+    from dlt.common.schema.utils import has_table_seen_data
+
+    schema = dlt.current.source_schema()
+    missing = [name for name in tables if name not in schema.tables or not has_table_seen_data(schema.tables[name])]
+    return [empty] if missing else []

@@ -28,7 +28,7 @@ import pyarrow.csv as pv
 
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
-from ingestion.common.records import DriftReport, KeyGuard, reject_after
+from ingestion.common.records import DriftReport, KeyGuard, reject_after, schema_for_first_load
 from ingestion.settings import FRED_BASE_URL
 from ingestion.settings import as_of as default_as_of
 
@@ -142,6 +142,7 @@ def fed_custody(
         state = dlt.current.resource_state().setdefault("latest_by_series", {})
         session = make_session()
         keys = KeyGuard(f"{SOURCE}.observations", KEY)
+        empty = None
         for series in series_ids:
             latest = state.get(series)
             start = date.fromisoformat(latest) - timedelta(days=lookback_days) if latest else HISTORY_START
@@ -166,5 +167,9 @@ def fed_custody(
                 newest = pc.max(table["observation_date"]).as_py()
                 state[series] = max(newest, date.fromisoformat(latest) if latest else newest).isoformat()
                 yield table
+            else:
+                empty = table
+        if empty is not None and not state:
+            yield from schema_for_first_load(["observations"], empty)
 
     return observations

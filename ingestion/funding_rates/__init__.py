@@ -30,7 +30,17 @@ import pyarrow as pa
 
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
-from ingestion.common.records import DATE, DECIMAL, INT, TEXT, DriftReport, KeyGuard, records_to_table, reject_after
+from ingestion.common.records import (
+    DATE,
+    DECIMAL,
+    INT,
+    TEXT,
+    DriftReport,
+    KeyGuard,
+    records_to_table,
+    reject_after,
+    schema_for_first_load,
+)
 from ingestion.settings import FUNDING_RATES_BASE_URL
 from ingestion.settings import as_of as default_as_of
 
@@ -235,6 +245,7 @@ def funding_rates(
     ) -> Iterator[pa.Table]:
         session = make_session()
         keys = KeyGuard(f"{SOURCE}.reference_rates", RATE_KEY)
+        loaded, table = 0, None
         for rate in rate_types:
             url = f"{root}/rates/{RATE_TYPES[rate]}/{rate}/search.json"
             params = {"startDate": effective_date.start_value.isoformat(), "endDate": published_through.isoformat()}
@@ -252,8 +263,11 @@ def funding_rates(
                 why="not yet published on the as-of date",
             )
             log.info("%s.reference_rates: %s, %d days", SOURCE, rate.upper(), table.num_rows)
+            loaded += table.num_rows
             if table.num_rows:
                 yield table
+        if not loaded and table is not None:
+            yield from schema_for_first_load(["reference_rates"], table)
 
     fetched: dict[date, tuple[pa.Table, pa.Table, pa.Table]] = {}
 
@@ -295,6 +309,8 @@ def funding_rates(
             table = _operations(operation_date.start_value)[index]
             if table.num_rows:
                 yield table
+            else:
+                yield from schema_for_first_load([name], table)
 
         return _resource
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
-from ingestion.common.records import DriftReport
+from ingestion.common.records import DriftReport, schema_for_first_load
 from ingestion.par_yield_curve.parser import parse_csv
 from ingestion.settings import YIELD_CURVE_BASE_URL
 from ingestion.settings import as_of as default_as_of
@@ -80,5 +80,7 @@ def par_yield_curve(
             log.info("%s.daily_par_yields: year %d, %d rows (%d so far)", SOURCE, year, table.num_rows, loaded)
             if table.num_rows:
                 yield table
+        if not loaded:
+            yield from schema_for_first_load(["daily_par_yields"], table)
 
     return daily_par_yields

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session, parse_json_once
-from ingestion.common.records import DATE, DECIMAL, TEXT, DriftReport, KeyGuard, records_to_table
+from ingestion.common.records import DATE, DECIMAL, TEXT, DriftReport, KeyGuard, records_to_table, schema_for_first_load
 from ingestion.settings import PRIMARY_DEALERS_BASE_URL
 from ingestion.settings import as_of as default_as_of
 
@@ -135,7 +135,7 @@ def primary_dealers(
     ) -> Iterator[pa.Table]:
         session = make_session()
         keys = KeyGuard(f"{SOURCE}.dealer_statistics", KEY)
-        loaded = 0
+        loaded, empty = 0, None
         for keyid, series_break in requests:
             url = keyid_url(base_url, keyid, series_break)
             with http_errors(f"{SOURCE}.dealer_statistics", url):
@@ -145,6 +145,7 @@ def primary_dealers(
             except ValueError as exc:
                 raise SourceDataError(f"{SOURCE}.dealer_statistics", url, f"body is not JSON ({exc})") from exc
             table = parse_timeseries(body, keyid=keyid, series_break=series_break, where=url, drift=drift)
+            empty = table.slice(0, 0)
             if table.num_rows == 0:
                 drift.missing_fields.add(f"keyid {keyid} ({series_break}: no observations)")
                 log.warning("%s.dealer_statistics: %s answered no observations (%s)", SOURCE, keyid, url)
@@ -156,5 +157,7 @@ def primary_dealers(
             log.info("%s.dealer_statistics: %s, %d weeks (%d rows so far)", SOURCE, keyid, table.num_rows, loaded)
             if table.num_rows:
                 yield table
+        if not loaded and empty is not None:
+            yield from schema_for_first_load(["dealer_statistics"], empty)
 
     return dealer_statistics

@@ -12,18 +12,31 @@ descriptions (as DuckDB comments) and DECIMAL columns all survive in it.
 """
 
 import os
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.lib.build_status import (
+    FRESH,
+    HELD_BACK,
+    HELD_BACK_METADATA,
+    PUBLISHED_SCHEMAS,
+    SERVING_STATUS_COMMENTS,
+    SERVING_STATUS_TABLE,
+    RelationStatus,
+    held_back_summary,
+    recorded_statuses,
+)
 from dagster_project.lib.dbt import INPUTS_FINGERPRINT, SERVING_STAT, inputs_fingerprint, serving_stat
 from ingestion import settings
 from ingestion.calendar import point_in_time_cutoffs
 from ingestion.common.lock import writer_lock
 from ingestion.common.warehouse import connect
 
-PUBLISHED_SCHEMAS = ("marts", "staging")
 SOURCE_ALIAS = "treasury_build_source"
 SERVING_ALIAS = "treasury_serving"
+PREVIOUS_ALIAS = "treasury_previous_serving"
 # The oldest storage format DuckDB 2 writes, and the one every DuckDB since 1.0.0 reads
 # (tests/dagster_project/test_bi_clients.py opens the published file with the 1.x CLI and Python clients).
 SERVING_STORAGE_VERSION = "v1.0.0"
@@ -33,17 +46,65 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _copy_comments(con, schema: str, table: str, comment: str | None, target: str) -> None:
+def _copy_comments(con, origin: str, schema: str, table: str, comment: str | None, target: str) -> None:
     """The dbt descriptions (persist_docs wrote them as comments in the warehouse) onto the published table."""
+    if comment is None:
+        comment = con.execute(
+            "select comment from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+            [origin, schema, table],
+        ).fetchone()
+        comment = comment[0] if comment else None
     if comment:
         con.execute(f"comment on table {target} is {_literal(comment)}")
     columns = con.execute(
         "select column_name, comment from duckdb_columns() "
         "where database_name = ? and schema_name = ? and table_name = ? and comment is not null",
-        [SOURCE_ALIAS, schema, table],
+        [origin, schema, table],
     ).fetchall()
     for column, column_comment in columns:
         con.execute(f'comment on column {target}."{column}" is {_literal(column_comment)}')
+
+
+def _previous_versions(con, serving: Path) -> dict[tuple[str, str], RelationStatus]:
+    """The tables of the serving file being replaced (attached read-only as PREVIOUS_ALIAS), with the as-of date and
+    run of the build that made each (from its `_build_status`; the published as-of date of files from before it)."""
+    if not serving.exists():
+        return {}
+    con.execute(f"attach {_literal(str(serving))} as {PREVIOUS_ALIAS} (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ?", [PREVIOUS_ALIAS]
+    ).fetchall()
+    known = {}
+    if ("marts", SERVING_STATUS_TABLE) in tables:
+        known = {
+            (r[0], r[1]): (r[2], r[3])
+            for r in con.execute(
+                f"select schema_name, table_name, data_as_of, built_by_run_id "
+                f"from {PREVIOUS_ALIAS}.marts.{SERVING_STATUS_TABLE}"
+            ).fetchall()
+        }
+    return {
+        (schema, table): RelationStatus(schema, table, HELD_BACK, None, *known.get((schema, table), (None, None)))
+        for schema, table in tables
+        if schema in PUBLISHED_SCHEMAS and table != SERVING_STATUS_TABLE
+    }
+
+
+def _write_build_status(con, statuses: list[RelationStatus], run_id: str) -> None:
+    """marts._build_status in the serving file: which tables are fresh and which are held back, and why."""
+    target = f"{SERVING_ALIAS}.marts.{SERVING_STATUS_TABLE}"
+    con.execute(
+        f"""create table {target} (schema_name varchar, table_name varchar, status varchar, reason varchar,
+            data_as_of date, built_by_run_id varchar, published_at timestamp, published_by_run_id varchar)"""
+    )
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    con.executemany(
+        f"insert into {target} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [[s.schema_name, s.table_name, s.status, s.reason, s.data_as_of, s.run_id, now, run_id] for s in statuses],
+    )
+    for column, comment in SERVING_STATUS_COMMENTS.items():
+        what = f"table {target}" if column is None else f'column {target}."{column}"'
+        con.execute(f"comment on {what} is {_literal(comment)}")
 
 
 @dg.definitions
@@ -67,28 +128,62 @@ def publish_assets() -> dg.Definitions:
         tmp.unlink(missing_ok=True)
         serving.parent.mkdir(parents=True, exist_ok=True)
         rows: dict[str, int] = {}
+        as_of = settings.as_of()
         with writer_lock(settings.warehouse_path()), connect(":memory:", read_only=False) as con:
             # ATTACH takes no parameters: the paths are quoted SQL literals (quotes doubled), under aliases that no
             # file name can take (DuckDB names an attached file after its stem, e.g. a serving file "warehouse.duckdb").
             con.execute(f"attach {_literal(str(warehouse))} as {SOURCE_ALIAS} (read_only)")
+            statuses = recorded_statuses(con, SOURCE_ALIAS)
+            held_back = {key for key, status in statuses.items() if status.status == HELD_BACK}
+            # A held-back table keeps its last good version: the one in the serving file being replaced.
+            previous = _previous_versions(con, serving) if held_back else {}
             con.execute(
                 f"attach {_literal(str(tmp))} as {SERVING_ALIAS} (storage_version {_literal(SERVING_STORAGE_VERSION)})"
             )
+            published: list[RelationStatus] = []
             for schema in PUBLISHED_SCHEMAS:
                 con.execute(f"create schema {SERVING_ALIAS}.{schema}")
-                tables = con.execute(
-                    "select table_name, comment from duckdb_tables() where database_name = ? and schema_name = ? "
-                    "union all select view_name, comment from duckdb_views() where database_name = ? and schema_name = ?",
-                    [SOURCE_ALIAS, schema] * 2,
-                ).fetchall()
-                for table, comment in sorted(tables):
+                tables = dict(
+                    con.execute(
+                        "select table_name, comment from duckdb_tables() where database_name = ? and schema_name = ? "
+                        "union all select view_name, comment from duckdb_views() where database_name = ? "
+                        "and schema_name = ?",
+                        [SOURCE_ALIAS, schema] * 2,
+                    ).fetchall()
+                )
+                tables.update({table: None for s_, table in held_back if s_ == schema and (s_, table) in previous})
+                for table in sorted(tables):
+                    status = statuses.get((schema, table))
+                    if (schema, table) in held_back:
+                        if (schema, table) not in previous:
+                            published.append(status)  # no earlier version to keep: listed, not published
+                            continue
+                        origin, kept = PREVIOUS_ALIAS, previous[(schema, table)]
+                        status = RelationStatus(schema, table, HELD_BACK, status.reason, kept.data_as_of, kept.run_id)
+                    else:
+                        origin = SOURCE_ALIAS
+                        status = RelationStatus(
+                            schema,
+                            table,
+                            FRESH,
+                            None,
+                            status.data_as_of if status else as_of,
+                            status.run_id if status else None,
+                        )
                     target = f'{SERVING_ALIAS}.{schema}."{table}"'
-                    con.execute(f'create table {target} as select * from {SOURCE_ALIAS}.{schema}."{table}"')
-                    _copy_comments(con, schema, table, comment, target)
+                    con.execute(f'create table {target} as select * from {origin}.{schema}."{table}"')
+                    _copy_comments(con, origin, schema, table, tables[table], target)
                     rows[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
+                    published.append(status)
+            _write_build_status(con, published, context.run.run_id)
+            if previous:
+                con.execute(f"detach {PREVIOUS_ALIAS}")
             con.execute(f"detach {SOURCE_ALIAS}")
             con.execute(f"checkpoint {SERVING_ALIAS}")
             con.execute(f"detach {SERVING_ALIAS}")
+        kept_back = [s for s in published if s.status == HELD_BACK]
+        if kept_back:
+            context.log.warning(f"published with {len(kept_back)} tables held back: {held_back_summary(kept_back)}")
         fingerprint = inputs_fingerprint(point_in_time_cutoffs(settings.as_of()))
         os.replace(tmp, serving)  # atomic on POSIX: readers see the old file or the new one, never half of one
         context.log.info(f"published {len(rows)} tables to {serving}")
@@ -97,9 +192,11 @@ def publish_assets() -> dg.Definitions:
                 "path": str(serving),
                 "tables": len(rows),
                 # The as-of date of the data: the alert sensor delivers what became public up to it.
-                "as_of": settings.as_of().isoformat(),
+                "as_of": as_of.isoformat(),
                 # What these marts were built from: a later build with the same inputs skips dbt and publish.
                 INPUTS_FINGERPRINT: fingerprint,
+                HELD_BACK_METADATA: len(kept_back),
+                "held_back_tables": dg.MetadataValue.json({s.name: s.reason for s in kept_back}),
                 SERVING_STAT: serving_stat(serving),
                 **{f"rows.{name}": n for name, n in rows.items() if name.startswith("marts.")},
             }

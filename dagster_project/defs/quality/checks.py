@@ -99,6 +99,18 @@ def _reuse_unchanged(
     )
 
 
+def _no_rows_yet(con, schema: str, table: str) -> str | None:
+    """A warning when the table has no rows (or does not exist yet): nothing to validate, nothing wrong."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
+    ).fetchone()[0]
+    if not exists:
+        return f"no rows loaded yet: {schema}.{table} does not exist (the source has answered no rows so far)"
+    if con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0] == 0:
+        return f"no rows loaded yet: {schema}.{table} is empty (the source has answered no rows so far)"
+    return None
+
+
 def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
     key = dg.AssetKey([suite.source, suite.table])
 
@@ -113,6 +125,12 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         previous = _rows_before_load(context, key)
         with connect() as con:
+            empty = _no_rows_yet(con, f"raw_{suite.source}", suite.table)
+            if empty is not None:
+                context.log.warning(f"{suite.qualified}: {empty}")
+                return dg.AssetCheckResult(
+                    passed=False, severity=dg.AssetCheckSeverity.WARN, description=empty, metadata={"rows": 0}
+                )
             fingerprint = f"{SUITES_VERSION}:{table_fingerprint(con, f'raw_{suite.source}', suite.table)}"
             reused = _reuse_unchanged(context, dg.AssetCheckKey(key, "great_expectations"), fingerprint)
             if reused is not None:

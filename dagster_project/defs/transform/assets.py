@@ -15,6 +15,15 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from dagster_project.lib.build_status import (
+    HELD_BACK,
+    HELD_BACK_METADATA,
+    PUBLISHED_SCHEMAS,
+    blocked_sources,
+    held_back_summary,
+    record_statuses,
+    relation_statuses,
+)
 from dagster_project.lib.dbt import (
     DBT_PROJECT,
     INPUTS_FINGERPRINT,
@@ -25,10 +34,11 @@ from dagster_project.lib.dbt import (
     prepare_manifest,
     serving_stat,
 )
+from dagster_project.lib.raw_suites import SUITES
 from ingestion import settings
 from ingestion.calendar import point_in_time_cutoffs
 from ingestion.common.lock import writer_lock
-from ingestion.common.warehouse import row_counts
+from ingestion.common.warehouse import connect, row_counts
 
 UNIT_TEST_METADATA = "dbt_unit_tests"
 SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
@@ -76,6 +86,8 @@ def _published_from_same_inputs(context: dg.AssetExecutionContext, cutoffs: dict
     if event is None or event.asset_materialization is None:
         return None
     published = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    if published.get(HELD_BACK_METADATA, 0):
+        return None  # the published build held marts back: this build must try them again
     if published.get(SERVING_STAT) != serving_stat(settings.serving_path()):
         return None
     marts = {f"marts.{name}": rows for name, rows in mart_row_counts(settings.warehouse_path()).items()}
@@ -104,18 +116,39 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         # No output is yielded, so the unit-test checks and the publish step are skipped.
         context.log.info(f"marts unchanged ({unchanged}): dbt not run")
         return
+    # The blast radius: a source whose latest load failed, or whose raw data failed a blocking check, is left out
+    # with everything downstream of it; the rest is built and published (lib/build_status.py).
+    blocked = blocked_sources(context.instance, SUITES, context.run.run_id)
+    for source, reason in blocked.items():
+        context.log.error(f"holding back what depends on {source}: {reason}")
+    exclude = [arg for source in sorted(blocked) for arg in ("--exclude", f"source:{source}+")]
+    results: dict[str, dict] = {}
     try:
         with writer_lock(settings.warehouse_path()):
-            invocation = dbt.cli(["build", "--vars", json.dumps(cutoffs)], context=context)
+            invocation = dbt.cli(["build", "--vars", json.dumps(cutoffs), *exclude], context=context)
             try:
                 events.extend(invocation.stream())
             except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail
                 failure = exc
             finally:
                 unit_tests = unit_test_results(invocation, invocation.manifest)
+                results = _run_results(invocation)
                 prune_target(invocation)
     except DagsterDbtCliRuntimeError as exc:
         failure = exc
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    statuses = relation_statuses(
+        manifest,
+        results,
+        _selected_models(context, manifest),
+        blocked,
+        as_of=settings.as_of(),
+        run_id=context.run.run_id,
+        schemas=PUBLISHED_SCHEMAS,
+    )
+    with writer_lock(settings.warehouse_path()), connect(read_only=False) as con:
+        record_statuses(con, statuses)
+    held_back = [s for s in statuses if s.status == HELD_BACK]
     # Asset keys are [schema, name]: the relation dbt built.
     relations = {
         e.output_name: tuple(context.asset_key_for_output(e.output_name).path[-2:])
@@ -133,13 +166,32 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
                 extra[UNIT_TEST_METADATA] = dg.MetadataValue.json(unit_tests[model])
             event = event.with_metadata({**event.metadata, **extra})
         yield event
+    if held_back:
+        # Everything else was built and is published; the step fails so the run, and each held-back mart's page
+        # in the UI, say what did not happen and why.
+        marts = [s for s in held_back if s.schema_name == "marts"]
+        raise dg.Failure(
+            description=f"{len(marts)} marts held back ({len(held_back)} published tables): "
+            + held_back_summary(held_back),
+            metadata={"held_back": dg.MetadataValue.json({s.name: s.reason for s in held_back})},
+        ) from failure
     if failure is not None:
-        broken = [
-            f"unit test {name} of {model}: {result['message'] or result['status']}"
-            for model, tests in unit_tests.items()
-            for name, result in tests.items()
-            if result["status"] != "pass"
-        ]
-        if broken:
-            raise dg.Failure(description="dbt build failed: " + "; ".join(broken)) from failure
         raise failure
+
+
+def _run_results(invocation) -> dict[str, dict]:
+    """run_results.json's results by unique_id (empty when dbt stopped before writing it)."""
+    try:
+        return {r["unique_id"]: r for r in invocation.get_artifact("run_results.json")["results"]}
+    except FileNotFoundError:
+        return {}
+
+
+def _selected_models(context: dg.AssetExecutionContext, manifest: dict) -> list[str]:
+    """The unique ids of the models this step was asked to build (asset keys are [schema, name])."""
+    selected = {tuple(key.path[-2:]) for key in context.selected_asset_keys}
+    return [
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and (node["schema"], node.get("alias") or node["name"]) in selected
+    ]

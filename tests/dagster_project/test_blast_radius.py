@@ -1,0 +1,262 @@
+"""The blast radius of a broken source, through `treasury build`: each of the eight sources in turn fails with an HTTP
+500 that outlasts the retries and, in another build, with a row that breaks a blocking expectation. The other
+sources' marts are published fresh, the broken source's marts keep their previous version, `marts._build_status`
+says which and why, the exit status is non-zero, and the next good build publishes everything.
+
+Builds are chained to keep the suite's time down: build k breaks two sources with a 500 and two others with a bad
+row, so across four builds every source fails once each way, and each build also proves the recovery of the sources
+broken by the build before. The as-of date moves one business day per build, so fresh marts differ from their
+previous version where the day brought new data, and held-back marts do not.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from contextlib import redirect_stdout
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.lib.dbt import DBT_DIR
+from ingestion.emulator.server import FISCALDATA_ROOT, FRED_ROOT, PD_ROOT, TIC_ROOT, YIELD_ROOT, base_urls, serve
+from ingestion.pipelines import SOURCE_NAMES
+from tests.faulty_api import emulated
+
+# The requests of each source (paths the emulator serves), for an HTTP 500 that never ends.
+SOURCE_PATHS = {
+    "treasury_auctions": ["auctions"],
+    "par_yield_curve": [YIELD_ROOT],
+    "cftc_tff": ["/resource/"],
+    "tic_holdings": [TIC_ROOT],
+    "primary_dealers": [PD_ROOT],
+    "funding_rates": ["/api/rates", "/api/rp"],
+    "fed_custody": [FRED_ROOT],
+    "treasury_debt": [FISCALDATA_ROOT + "/v2/accounting/od/debt", "mspd"],
+}
+
+
+def _set_first(node, field: str, value):
+    """Set `field` in the first JSON object that has it (depth first); True if one was found."""
+    if isinstance(node, dict):
+        if field in node and node[field] not in (None, "null", ""):
+            node[field] = value
+            return True
+        return any(_set_first(child, field, value) for child in node.values())
+    if isinstance(node, list):
+        return any(_set_first(child, field, value) for child in node)
+    return False
+
+
+def _json_edit(field: str, value):
+    def edit(body: bytes) -> bytes:
+        data = json.loads(body)
+        if not _set_first(data, field, value):
+            return body  # a page without that field (an empty page): left as it is
+        return json.dumps(data).encode()
+
+    return edit
+
+
+def _csv_last_value(value: str):
+    """The last cell of the newest data row of a CSV (the curve lists newest first, FRED oldest first)."""
+
+    def edit(body: bytes) -> bytes:
+        lines = body.decode().split("\n")
+        rows = [i for i, line in enumerate(lines[1:], 1) if line.strip()]
+        if not rows:
+            return body
+        newest = rows[0] if "interest-rates" in lines[0] or lines[0].startswith("Date") else rows[-1]
+        cells = lines[newest].split(",")
+        cells[-1] = value
+        lines[newest] = ",".join(cells)
+        return "\n".join(lines).encode()
+
+    return edit
+
+
+def _tic_japan(body: bytes) -> bytes:
+    text = body.decode("latin-1")
+    return re.sub(r"^(Japan[^\t]*\t)[^\t]+", r"\g<1>99999.9", text, count=1, flags=re.M).encode("latin-1")
+
+
+# A row that breaks a blocking expectation of each source, on a key the next loads re-read (so a good load repairs it):
+# a value outside its unit's range.
+BAD_ROWS = {
+    "treasury_auctions": ("auctions_query", _json_edit("high_yield", "99.000")),  # -3..25%
+    "par_yield_curve": (YIELD_ROOT, _csv_last_value("99.00")),  # every tenor -1..25%
+    "cftc_tff": ("/resource/", _json_edit("lev_money_positions_long", "-5")),  # no negative position
+    "tic_holdings": (TIC_ROOT, _tic_japan),  # holdings 0..20,000 $bn (and the grand total)
+    "primary_dealers": (PD_ROOT, _json_edit("value", "99999999")),  # -2..10 million $ millions
+    "funding_rates": ("/api/rates", _json_edit("percentRate", 99.0)),  # -1..25%
+    "fed_custody": (FRED_ROOT, _csv_last_value("99999999")),  # WMTSECL1 0..20 million, IORB -1..25%
+    "treasury_debt": ("debt_to_penny", _json_edit("tot_pub_debt_out_amt", "1000.00")),  # $1-100 trillion
+}
+
+
+class Breaker:
+    """WSGI: the emulator, with some sources answering 500 forever and others a body edited to hold a bad row."""
+
+    def __init__(self, as_of: date) -> None:
+        self.emulator = emulated(as_of=as_of)
+        self.failing: set[str] = set()
+        self.bad: set[str] = set()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if any(p in path for source in self.failing for p in SOURCE_PATHS[source]):
+            start_response("500 Emulated fault", [("Content-Type", "application/json")])
+            return [b'{"error": "emulated fault"}']
+        edits = [BAD_ROWS[s][1] for s in self.bad if BAD_ROWS[s][0] in path]
+        if not edits:
+            return self.emulator(environ, start_response)
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        body = b"".join(self.emulator(environ, capture))
+        if captured["status"].startswith("200"):
+            for edit in edits:
+                body = edit(body)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def marts_by_source() -> dict[str, set[str]]:
+    """source -> the marts that depend on it (from dbt's manifest)."""
+    manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+    parents = manifest["parent_map"]
+    result: dict[str, set[str]] = {name: set() for name in SOURCE_NAMES}
+    for uid, node in manifest["nodes"].items():
+        if node["resource_type"] != "model" or node["schema"] != "marts":
+            continue
+        seen, stack = set(), list(parents.get(uid, []))
+        while stack:
+            parent = stack.pop()
+            if parent not in seen:
+                seen.add(parent)
+                stack.extend(parents.get(parent, []))
+        for parent in seen:
+            if parent.startswith("source."):
+                result[manifest["sources"][parent]["source_name"]].add(node["name"])
+    return result
+
+
+def all_mart_models() -> set[str]:
+    manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+    return {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"}
+
+
+def content(serving: Path, mart: str) -> str:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute(
+            f"select count(*) || ':' || coalesce(md5(string_agg(t::varchar, '|' order by t::varchar)), '') "
+            f"from marts.{mart} t"
+        ).fetchone()[0]
+
+
+def build_status(serving: Path) -> dict[str, tuple]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        rows = con.execute(
+            "select table_name, status, reason, data_as_of from marts._build_status where schema_name = 'marts'"
+        ).fetchall()
+    return {name: (status, reason, as_of) for name, status, reason, as_of in rows}
+
+
+def run_build(monkeypatch, urls: dict[str, str], as_of: date) -> tuple[int, str]:
+    from dagster_project.cli import main
+
+    for source, url in urls.items():
+        monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["build", "--as-of", as_of.isoformat()])
+    return code, out.getvalue()
+
+
+# Build k (as of the k-th business day after the sample build): two sources fail with a 500, two hold a bad row.
+ORDER = list(SOURCE_NAMES)
+PLAN = [
+    (date(2025, 7, 1), set(ORDER[0:2]), set(ORDER[2:4])),
+    (date(2025, 7, 2), set(ORDER[2:4]), set(ORDER[4:6])),
+    (date(2025, 7, 3), set(ORDER[4:6]), set(ORDER[6:8])),
+    (date(2025, 7, 7), set(ORDER[6:8]), set(ORDER[0:2])),
+]
+
+
+@pytest.mark.slow  # five whole builds
+def test_each_broken_source_holds_back_only_its_marts_and_the_next_good_build_publishes_all(
+    sample_build, tmp_path, monkeypatch
+):
+    import dagster_project.defs.ingestion.assets as ingestion_assets
+
+    monkeypatch.setattr(ingestion_assets, "STEP_RETRY_SECONDS", 0)  # the step's retries, without the two minutes
+    warehouse, serving = sample_build.copy_to(tmp_path / "blast")
+    monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("TREASURY_SERVING", str(serving))
+    depends = marts_by_source()
+    all_marts = all_mart_models()
+    assert {"fct_auctions", "fct_debt_outstanding_daily", "mart_treasury_stress_weekly"} <= all_marts
+    covered = {"http_500": set(), "bad_row": set()}
+    for as_of, failing, bad in PLAN:
+        before = {mart: content(serving, mart) for mart in all_marts}
+        breaker = Breaker(as_of)
+        breaker.failing, breaker.bad = failing, bad
+        with serve(breaker) as root:
+            code, summary = run_build(monkeypatch, base_urls(root), as_of)
+        (tmp_path / f"summary-{as_of}.txt").write_text(summary)
+        broken = failing | bad
+        held = set().union(*(depends[s] for s in broken))
+        assert code == 1, summary
+        assert summary.splitlines()[-1].startswith("Pipeline run (") and (
+            f"published with {len(held)} marts held back" in summary.splitlines()[-1]
+        ), summary
+        status = build_status(serving)
+        assert set(status) == all_marts, status
+        for mart in sorted(all_marts):
+            state, reason, data_as_of = status[mart]
+            if mart in held:
+                assert state == "held back", (mart, status[mart], summary)
+                # The reason names each broken source the mart depends on, and what broke it.
+                for source in depends_on(depends, mart) & failing:
+                    assert "load failed" in why(reason, source) and "500" in why(reason, source), (mart, reason)
+                for source in depends_on(depends, mart) & bad:
+                    assert f"blocking check failed on {source}/" in why(reason, source), (mart, reason)
+                assert content(serving, mart) == before[mart], f"{mart} changed though held back"
+                assert data_as_of is not None and data_as_of < as_of, (mart, data_as_of)
+            else:
+                assert state == "fresh" and reason is None and data_as_of == as_of, (mart, status[mart], summary)
+        for mart in held:
+            assert f"{mart}: " in summary or mart in summary
+        covered["http_500"] |= failing
+        covered["bad_row"] |= bad
+        # The daily marts of healthy sources took the new day: fresh for real, not a copy.
+        if not broken & {"par_yield_curve"}:
+            assert content(serving, "mart_yield_curve_daily") != before["mart_yield_curve_daily"]
+    assert covered == {"http_500": set(ORDER), "bad_row": set(ORDER)}
+    # The next good build publishes everything fresh and exits 0.
+    as_of = date(2025, 7, 8)
+    with serve(Breaker(as_of)) as root:
+        code, summary = run_build(monkeypatch, base_urls(root), as_of)
+    assert code == 0, summary
+    assert summary.splitlines()[-1].startswith("Pipeline run (") and "SUCCESS" in summary.splitlines()[-1], summary
+    status = build_status(serving)
+    assert {mart: s[0] for mart, s in status.items()} == dict.fromkeys(all_marts, "fresh"), status
+
+
+def depends_on(depends: dict[str, set[str]], mart: str) -> set[str]:
+    return {source for source, marts in depends.items() if mart in marts}
+
+
+def why(reason: str, source: str) -> str:
+    """The part of a held-back reason about one source (`source <name> blocked (...)`; empty if absent)."""
+    start = reason.find(f"source {source} blocked (")
+    if start < 0:
+        return ""
+    end = reason.find("; source ", start + 1)
+    return reason[start : end if end > 0 else None]
