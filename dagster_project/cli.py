@@ -111,10 +111,31 @@ def cmd_build(args: argparse.Namespace) -> int:
             if not summary.ok:
                 print(summary.render())
                 return 1
+        stack.enter_context(_child_stderr_to(log_path))
         with Progress() as progress:
             result = run_pipeline(verbose=args.verbose, sample=sample, log_path=log_path, progress=progress)
     print(result.render())
     return 0 if result.success else 1
+
+
+@contextmanager
+def _child_stderr_to(log_path: Path) -> Iterator[None]:
+    """Send what child processes write to stderr (Dagster's log tailers, which print a traceback of their own when
+    Ctrl-C reaches the whole process group) to the build's log file; this process keeps the terminal's stderr."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    previous = sys.stderr
+    with log_path.open("a", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 2)
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+        try:
+            yield
+        finally:
+            sys.stderr.close()
+            sys.stderr = previous
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _dagster_home() -> Path | None:
@@ -309,10 +330,23 @@ def _writable_folder(path: Path, what: str) -> None:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise UserMistake(f"{what} {path}: {exc.filename or folder} is a file, not a folder") from exc
     except OSError as exc:
         raise UserMistake(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from exc
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserMistake(f"{what} {path}: its folder {folder} cannot be written")
+    _probe_write(folder, f"{what} {path}: its folder {folder} cannot be written")
+
+
+def _probe_write(folder: Path, message: str) -> None:
+    """Create and remove a file in `folder` (permissions alone do not tell: root ignores them, a read-only file system
+    does not)."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".treasury-write-probe-"):
+            pass
+    except OSError as exc:
+        raise UserMistake(f"{message} ({exc.strerror or exc})") from exc
 
 
 def _check_settings(args: argparse.Namespace) -> None:
@@ -332,10 +366,11 @@ def _check_settings(args: argparse.Namespace) -> None:
         if home is not None:
             try:
                 home.mkdir(parents=True, exist_ok=True)
+            except FileExistsError as exc:
+                raise UserMistake(f"DAGSTER_HOME {home} cannot be created: {exc.filename or home} is a file") from exc
             except OSError as exc:
                 raise UserMistake(f"DAGSTER_HOME {home} cannot be created ({exc.strerror or exc})") from exc
-            if not os.access(home, os.W_OK | os.X_OK):
-                raise UserMistake(f"DAGSTER_HOME {home} cannot be written")
+            _probe_write(home, f"DAGSTER_HOME {home} cannot be written")
     if args.command == "dev":
         import socket
 

@@ -33,7 +33,10 @@ history; the emulator's FiscalData and SoQL query engines are reused to filter, 
   byte for byte; cosd/coed cut the rows. CONSTRUCTED stand-in: no recorded WMTSECL1 exists, so `id=WMTSECL1` gets
   the WALCL file with its header renamed (the reference README's stand-in: the same weekly Wednesday H.4.1
   layout, values are WALCL's). IORB has no recording: the replay build is configured without it.
-- FiscalData `debt_to_penny` (v2): the recorded 61 rows. `mspd_table_1` (v1): CONSTRUCTED from the website
+- FiscalData `debt_to_penny` (v2): the recorded 61 rows, and one CONSTRUCTED day (`DEBT_MISPRINT_DAY`): the
+  recorded 2025-03-31 row's layout with the figures FiscalData's cache holds for 2025-08-04, where held by the public
+  + intragovernmental exceed the total by exactly $10,000,000,000.00 (a publication artefact the build must
+  publish through, warning with the day named). `mspd_table_1` (v1): CONSTRUCTED from the website
   download (4,617 rows, labels as header): field names for labels, values unchanged, the calendar fields derived
   from record_date and src_line_nbr the row's place in its month; checked against the recorded one-row API page.
 """
@@ -145,6 +148,20 @@ FRED_FILES = {
     "WALCL": "fred_graph_csv/WALCL_observation_date_header_2002-12-18_to_2024-12-25.csv",
 }
 DEBT_FILE = "fiscaldata_debt/debt_to_penny_v2_2025-01-02_to_2025-03-31.json"
+# CONSTRUCTED (see the module docstring): 2025-08-04 as FiscalData's cache holds it, in the recorded rows' layout.
+DEBT_MISPRINT_DAY = {
+    "record_date": "2025-08-04",
+    "debt_held_public_amt": "29523300148538.85",
+    "intragov_hold_amt": "7314864649375.46",
+    "tot_pub_debt_out_amt": "36828164797914.31",
+    "src_line_nbr": "1",
+    "record_fiscal_year": "2025",
+    "record_fiscal_quarter": "4",
+    "record_calendar_year": "2025",
+    "record_calendar_quarter": "3",
+    "record_calendar_month": "08",
+    "record_calendar_day": "04",
+}
 MSPD_CSV = "fiscaldata_debt/MSPD_SumSecty_20010131_20260531_website_download.csv"
 MSPD_LABELS = {
     "Record Date": "record_date",
@@ -350,7 +367,7 @@ class Replay:
 
     @cached_property
     def debt_to_the_penny(self) -> list[dict[str, str]]:
-        return json.loads((self.root / DEBT_FILE).read_text())["data"]
+        return [*json.loads((self.root / DEBT_FILE).read_text())["data"], DEBT_MISPRINT_DAY]
 
     @cached_property
     def mspd_records(self) -> list[dict[str, str]]:

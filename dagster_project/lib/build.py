@@ -19,13 +19,11 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
-from dagster_project.lib.build_status import HELD_BACK, SERVING_STATUS_TABLE, RelationStatus, failure_reason
+from dagster_project.lib.build_status import HELD_BACK, RelationStatus, failure_reason, published_statuses
 from dagster_project.lib.progress import Progress, activate
 from ingestion import settings
 from ingestion.common.lock import process_alive
-from ingestion.common.warehouse import connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The tag that names the process running a CLI build, so a later build can tell that it died.
@@ -102,7 +100,10 @@ class RunSummary:
             lines.append(
                 f"  held back ({len(self.held_back)} marts keep their last good version; marts._build_status):"
             )
-            lines += [f"    {s.table_name}: {s.reason}" for s in self.held_back]
+            by_reason: dict[str, list[str]] = {}
+            for s in self.held_back:
+                by_reason.setdefault(s.reason or "no reason recorded", []).append(s.table_name)
+            lines += [f"    {', '.join(names)}: {reason}" for reason, names in by_reason.items()]
         serving = settings.serving_path()
         if self.published:
             lines.append(f"  serving file: {serving} published")
@@ -158,21 +159,6 @@ def _materialized(result, prefix: str) -> bool:
         event.is_step_materialization and event.asset_key.to_user_string().startswith(prefix)
         for event in result.all_events
     )
-
-
-def published_statuses(serving: Path) -> list[RelationStatus]:
-    """The serving file's `marts._build_status` (empty when it has none)."""
-    if not serving.exists():
-        return []
-    with connect(serving, read_only=True) as con:
-        try:
-            rows = con.execute(
-                f"select schema_name, table_name, status, reason, data_as_of, built_by_run_id "
-                f"from marts.{SERVING_STATUS_TABLE} order by schema_name, table_name"
-            ).fetchall()
-        except duckdb.CatalogException:
-            return []
-    return [RelationStatus(*row) for row in rows]
 
 
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
+import duckdb
+
+from ingestion.common.warehouse import connect
 
 # What the serving file publishes: the marts, and staging for drill-down.
 PUBLISHED_SCHEMAS = ("marts", "staging")
@@ -231,7 +235,7 @@ def record_statuses(con, statuses: Iterable[RelationStatus]) -> None:
             schema_name varchar, table_name varchar, status varchar, reason varchar, data_as_of date,
             run_id varchar, updated_at timestamp, primary key (schema_name, table_name))"""
     )
-    now = datetime.utcnow().replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     for s in statuses:
         con.execute(
             f"insert or replace into {STATUS_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
@@ -253,6 +257,21 @@ def recorded_statuses(con, database: str | None = None) -> dict[tuple[str, str],
         f"select schema_name, table_name, status, reason, data_as_of, run_id from {prefix}{STATUS_SCHEMA}.{STATUS_TABLE}"
     ).fetchall()
     return {(r[0], r[1]): RelationStatus(*r) for r in rows}
+
+
+def published_statuses(serving: Path) -> list[RelationStatus]:
+    """The serving file's `marts._build_status` (empty when it has none)."""
+    if not serving.exists():
+        return []
+    with connect(serving, read_only=True) as con:
+        try:
+            rows = con.execute(
+                f"select schema_name, table_name, status, reason, data_as_of, built_by_run_id "
+                f"from marts.{SERVING_STATUS_TABLE} order by schema_name, table_name"
+            ).fetchall()
+        except duckdb.CatalogException:
+            return []
+    return [RelationStatus(*row) for row in rows]
 
 
 def held_back_summary(statuses: Iterable[RelationStatus]) -> str:

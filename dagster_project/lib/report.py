@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dagster_project.lib.build_status import HELD_BACK, published_statuses
 from ingestion.common.warehouse import connect
 
 STRESS_FLAG_THRESHOLD = 3.0  # dbt var stress_flag_threshold (the marts carry the flag; the line is drawn at it)
@@ -557,11 +558,12 @@ th, td {{ border-bottom: 1px solid #e2e8f0; padding: .25rem .4rem; text-align: r
 th:first-child, td:first-child, td:nth-child(2) {{ text-align: left; }}
 tr.weak {{ background: #fff5f5; }} small {{ color: #4a5568; }} figure {{ margin: 1rem 0; }}
 figcaption {{ font-size: .8rem; color: #4a5568; }} .sample {{ background: #fefcbf; padding: .3rem .6rem; font-weight: 600; }}
-.reading {{ font-size: .95rem; }}
+.reading {{ font-size: .95rem; }} .held-back {{ background: #fed7d7; padding: .3rem .6rem; }}
 </style></head>
 <body data-charts="{len(svgs)}">
 <h1>Treasury stress report, {as_of}</h1>
 {label}
+{_held_back_notice(serving)}
 <p>From the serving file's marts ({html.escape(serving.name)}), built {time.strftime("%Y-%m-%d %H:%M")}.</p>
 {"".join(sections)}
 <script>
@@ -576,6 +578,23 @@ window.addEventListener("load", () => {{
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return Report(path, pngs, headline, time.perf_counter() - started, path.stat().st_size)
+
+
+def _held_back_notice(serving: Path) -> str:
+    """Which marts this report reads at an earlier version, and why (the serving file's marts._build_status)."""
+    held = [s for s in published_statuses(serving) if s.status == HELD_BACK and s.schema_name == "marts"]
+    if not held:
+        return ""
+    items = "".join(
+        f"<li><code>{html.escape(s.table_name)}</code> as of {s.data_as_of or 'no earlier version'}: "
+        f"{html.escape(s.reason or '')}</li>"
+        for s in held
+    )
+    return (
+        f'<div class="held-back"><p><strong>{len(held)} marts held back</strong>: a source they depend on failed '
+        f"this build, so they keep their last good version and the figures below that come from them are older "
+        f"than the rest.</p><ul>{items}</ul></div>"
+    )
 
 
 def _scorecard_row(r) -> list[str]:

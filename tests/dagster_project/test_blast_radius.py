@@ -39,22 +39,25 @@ SOURCE_PATHS = {
 }
 
 
-def _set_first(node, field: str, value):
-    """Set `field` in the first JSON object that has it (depth first); True if one was found."""
+def _set_last(node, field: str, value):
+    """Set `field` in the last JSON object that has a value for it (the newest row where rows are in date order,
+    inside every source's re-read window); True if one was found."""
     if isinstance(node, dict):
+        if any(_set_last(child, field, value) for child in reversed(list(node.values()))):
+            return True
         if field in node and node[field] not in (None, "null", ""):
             node[field] = value
             return True
-        return any(_set_first(child, field, value) for child in node.values())
+        return False
     if isinstance(node, list):
-        return any(_set_first(child, field, value) for child in node)
+        return any(_set_last(child, field, value) for child in reversed(node))
     return False
 
 
 def _json_edit(field: str, value):
     def edit(body: bytes) -> bytes:
         data = json.loads(body)
-        if not _set_first(data, field, value):
+        if not _set_last(data, field, value):
             return body  # a page without that field (an empty page): left as it is
         return json.dumps(data).encode()
 

@@ -1,0 +1,179 @@
+"""A user's mistake gets one line and an exit status, never a traceback: the same whether it comes from a flag or the
+environment (real processes: the `treasury` command as a user runs it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dagster_project.cli import build_parser
+from ingestion.pipelines import SOURCE_NAMES
+
+TREASURY = [sys.executable, "-m", "dagster_project.cli"]
+
+
+def treasury(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*TREASURY, *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def assert_one_line(result: subprocess.CompletedProcess, code: int, *expected: str) -> str:
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("treasury: "), line
+    for text in expected:
+        assert text in line, line
+    return line
+
+
+@pytest.fixture
+def read_only_folder(tmp_path) -> Path:
+    """A folder on a read-only file system: a read-only tmpfs where the machine lets root mount one, else /sys
+    (read-only to every process in a container). Permissions would not do: tests may run as root."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        folder = Path("/sys")
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        yield folder
+    else:
+        pytest.skip("no read-only folder on this machine")
+    finally:
+        if mounted.returncode == 0:
+            subprocess.run(["umount", str(tmp_path / "read-only")], check=False)
+
+
+def test_a_bad_date_in_the_environment_is_one_line_like_the_flag(tmp_path):
+    from_env = treasury("build", "--sample", env={"TREASURY_AS_OF": "2025/04/11"})
+    assert_one_line(from_env, 2, "TREASURY_AS_OF='2025/04/11' is not a date (YYYY-MM-DD)")
+    from_flag = treasury("build", "--sample", "--as-of", "2025/04/11")
+    assert from_flag.returncode == 2 and "Traceback" not in from_flag.stderr
+    assert "'2025/04/11' is not a date (YYYY-MM-DD)" in from_flag.stderr
+
+
+def test_a_warehouse_or_serving_file_that_cannot_be_written_is_one_line(tmp_path, read_only_folder):
+    line = assert_one_line(
+        treasury("build", "--sample", env={"TREASURY_WAREHOUSE": str(read_only_folder / "warehouse.duckdb")}), 2
+    )
+    assert f"the warehouse ($TREASURY_WAREHOUSE or --warehouse) {read_only_folder}/warehouse.duckdb" in line, line
+    assert "cannot be written" in line, line
+    line = assert_one_line(
+        treasury(
+            "build",
+            "--sample",
+            env={
+                "TREASURY_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+                "TREASURY_SERVING": str(read_only_folder / "serving.duckdb"),
+            },
+        ),
+        2,
+        "the serving file ($TREASURY_SERVING)",
+        "cannot be written",
+    )
+    # A folder that is a file: said so.
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    assert_one_line(
+        treasury("ingest", "--sample", "--warehouse", str(a_file / "warehouse.duckdb")), 2, "is a file, not a folder"
+    )
+    assert not (tmp_path / "warehouse.duckdb").exists()  # nothing started
+
+
+def test_a_dagster_home_that_cannot_be_created_is_one_line(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    assert_one_line(
+        treasury("build", "--sample", env={"DAGSTER_HOME": str(a_file / "home")}),
+        2,
+        "DAGSTER_HOME",
+        "cannot be created (Not a directory)",
+    )
+
+
+def test_a_port_in_use_for_dev_is_one_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert_one_line(treasury("dev", "--port", str(port)), 2, f"cannot listen on 127.0.0.1:{port}", "--port")
+
+
+def test_verbose_is_accepted_before_and_after_the_subcommand():
+    parser = build_parser()
+    assert parser.parse_args(["build", "--sample", "-v"]).verbose is True
+    assert parser.parse_args(["-v", "build", "--sample"]).verbose is True
+    assert parser.parse_args(["build", "--sample"]).verbose is False
+    assert parser.parse_args(["ingest", "--verbose"]).verbose is True
+
+
+def test_the_emulator_help_lists_all_eight_sources():
+    result = treasury("emulator", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for source in SOURCE_NAMES:
+        assert source in text, (source, text)
+
+
+def _interrupt_after(command: list[str], env: dict[str, str], wait_for: str, timeout: float = 120):
+    """Start `command` in its own process group, wait until its output shows `wait_for`, then Ctrl-C it (SIGINT to
+    the group, as a terminal does); (exit status, stdout, stderr)."""
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    seen = []
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        seen.append(line)
+        if wait_for in line or time.monotonic() > deadline:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    return process.returncode, "".join(seen) + out, err
+
+
+@pytest.mark.slow  # a real build, interrupted
+def test_ctrl_c_stops_a_build_cleanly_releases_the_lock_and_keeps_the_serving_file(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    serving.write_bytes(b"the last good serving file")
+    env = {
+        "TREASURY_WAREHOUSE": str(warehouse),
+        "TREASURY_SERVING": str(serving),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "TREASURY_AS_OF": "2025-06-30",
+    }
+    code, out, err = _interrupt_after([*TREASURY, "build", "--sample"], env, "ingest ")
+    assert code == 130, (out, err)
+    assert "Traceback" not in out + err, err
+    assert err.strip().splitlines()[-1] == "treasury: build interrupted (Ctrl-C); nothing half-written was kept", err
+    assert serving.read_bytes() == b"the last good serving file"
+    # The lock went with the process: the next command writes at once (here: an ingest of one small source).
+    again = treasury("ingest", "--sample", "--source", "fed_custody", env=env)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.slow  # the Dagster UI, started and interrupted
+def test_ctrl_c_stops_dev_with_one_line(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"TREASURY_WAREHOUSE": str(tmp_path / "warehouse.duckdb"), "DAGSTER_HOME": str(tmp_path / "home")}
+    code, out, err = _interrupt_after([*TREASURY, "dev", "--port", str(port)], env, "Dagster UI on")
+    assert "Traceback" not in out + err, err
+    assert code in (0, 130), (code, out, err)
