@@ -24,6 +24,7 @@ import sqlalchemy
 from dagster_project.defs.publish.assets import SERVING_STORAGE_VERSION
 
 MARTS = (
+    "_build_status",  # which tables are fresh and which are held back (lib/build_status.py)
     "dim_auction_terms",
     "dim_countries",
     "fct_auctions",

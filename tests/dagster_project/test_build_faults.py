@@ -14,6 +14,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from dagster_project.lib.dbt import DBT_DIR
@@ -36,7 +37,7 @@ def build(monkeypatch, urls) -> tuple[int, str]:
 
 
 @pytest.mark.slow  # two whole builds
-def test_a_poisoned_cftc_page_fails_the_build_with_the_reason_and_keeps_the_serving_file(
+def test_a_poisoned_cftc_page_fails_its_source_with_the_reason_and_holds_back_only_its_marts(
     sample_build, tmp_path, monkeypatch
 ):
     # Any path works: a quote, spaces and non-ASCII in the folder, and a serving file with the warehouse's name in
@@ -54,11 +55,22 @@ def test_a_poisoned_cftc_page_fails_the_build_with_the_reason_and_keeps_the_serv
         tamper.once("/resource/", _future_report)
         code, summary = build(monkeypatch, base_urls(root))
         assert code == 1, summary
-        [line] = [row for row in summary.splitlines() if "FAILED step" in row]
-        assert "ingest_cftc_tff" in line and "[cftc_tff.tff_futures_only] page 1" in line, line
+        [line] = [row for row in summary.splitlines() if "FAILED step ingest_cftc_tff" in row]
+        assert "[cftc_tff.tff_futures_only] page 1" in line, line
         assert "1 record(s) with report_date_as_yyyy_mm_dd after 2025-06-24" in line and "2099-06-16" in line, line
-        assert "kept as it was" in summary
-        assert digest(serving) == published
+        # The other sources' marts are published; the four that read CFTC keep their last good version.
+        assert "published with 4 marts held back in " in summary.splitlines()[-1], summary
+        with duckdb.connect(str(serving), read_only=True) as con:
+            held = con.execute(
+                "select table_name from marts._build_status where status = 'held back' and schema_name = 'marts' "
+                "order by 1"
+            ).fetchall()
+        assert [name for (name,) in held] == [
+            "fct_basis_trade_proxy_weekly",
+            "fct_futures_positioning",
+            "mart_stress_alerts",
+            "mart_treasury_stress_weekly",
+        ]
         # The next ordinary build recovers without --full-refresh and publishes. FiscalData now also sends a new
         # field: it loads as text, and the summary says so.
         tamper.emulator.drift_fields = {"wi_yield_at_deadline": "4.250000"}

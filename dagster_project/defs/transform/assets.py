@@ -110,15 +110,15 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     events, failure, unit_tests = [], None, {}
     # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
     cutoffs = point_in_time_cutoffs(settings.as_of())
-    unchanged = _published_from_same_inputs(context, cutoffs)
+    # The blast radius: a source whose latest load failed, or whose raw data failed a blocking check, is left out
+    # with everything downstream of it; the rest is built and published (lib/build_status.py).
+    blocked = blocked_sources(context.instance, SUITES, context.run.run_id)
+    unchanged = None if blocked else _published_from_same_inputs(context, cutoffs)
     if unchanged:
         # Nothing new since the published build: the marts and the serving file are already what dbt would make.
         # No output is yielded, so the unit-test checks and the publish step are skipped.
         context.log.info(f"marts unchanged ({unchanged}): dbt not run")
         return
-    # The blast radius: a source whose latest load failed, or whose raw data failed a blocking check, is left out
-    # with everything downstream of it; the rest is built and published (lib/build_status.py).
-    blocked = blocked_sources(context.instance, SUITES, context.run.run_id)
     for source, reason in blocked.items():
         context.log.error(f"holding back what depends on {source}: {reason}")
     exclude = [arg for source in sorted(blocked) for arg in ("--exclude", f"source:{source}+")]
