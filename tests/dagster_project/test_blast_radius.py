@@ -57,7 +57,9 @@ def _set_last(node, field: str, value):
 def _json_edit(field: str, value):
     def edit(body: bytes) -> bytes:
         data = json.loads(body)
-        if not _set_last(data, field, value):
+        # FiscalData's `meta.labels` and `dataTypes` name every field too: only the rows count.
+        rows = data["data"] if isinstance(data, dict) and "data" in data else data
+        if not _set_last(rows, field, value):
             return body  # a page without that field (an empty page): left as it is
         return json.dumps(data).encode()
 
