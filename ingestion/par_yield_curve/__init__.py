@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
-from ingestion.common.records import DriftReport, schema_for_first_load
-from ingestion.par_yield_curve.parser import parse_csv
+from ingestion.common.records import DECIMAL_TYPE, DriftReport, schema_for_first_load
+from ingestion.par_yield_curve.parser import TENOR_COLUMNS, parse_csv
 from ingestion.settings import YIELD_CURVE_BASE_URL
 from ingestion.settings import as_of as default_as_of
 
@@ -59,7 +59,7 @@ def par_yield_curve(
     ) -> Iterator[pa.Table]:
         session = make_session()
         first_year = curve_date.start_value.year
-        loaded = 0
+        loaded, table = 0, None
         for year in range(first_year, end.year + 1):
             url, params = year_url(base_url, year)
             with http_errors(f"{SOURCE}.daily_par_yields", url):
@@ -81,6 +81,11 @@ def par_yield_curve(
             if table.num_rows:
                 yield table
         if not loaded:
-            yield from schema_for_first_load(["daily_par_yields"], table)
+            # No year requested (an as-of date before 1990) or no row in it: the table with every tenor column.
+            empty = pa.schema(
+                [pa.field("curve_date", pa.date32(), nullable=False)]
+                + [pa.field(column, DECIMAL_TYPE) for column in TENOR_COLUMNS]
+            ).empty_table()
+            yield from schema_for_first_load(["daily_par_yields"], empty)
 
     return daily_par_yields
