@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from dagster_project.lib.build_status import HELD_BACK, published_statuses
@@ -402,8 +403,17 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
     import vl_convert as vlc
 
     started = time.perf_counter()
-    data = load(serving, as_of)
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data = load(serving, as_of)
+    except duckdb.CatalogException as exc:
+        # A mart held back before it was ever published is not in the serving file (marts._build_status says why).
+        reason = str(exc).splitlines()[0].removeprefix("Catalog Error: ")
+        return _no_week_yet(
+            serving, out_dir, as_of, started, f"a mart the report reads is not published yet ({reason})"
+        )
+    if data["board"].empty:
+        return _no_week_yet(serving, out_dir, as_of, started)
     charts = _charts(data)
     no_data = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="60" role="img">'
@@ -429,8 +439,6 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
         pngs.append(png)
 
     board = data["board"]
-    if board.empty:
-        raise ValueError(f"stress report: the serving file {serving} has no stress week on or before {as_of}")
     latest = board.iloc[0]
     week = latest["week_ending"].date() if hasattr(latest["week_ending"], "date") else latest["week_ending"]
     flag = bool(latest["is_stress_week"])
@@ -578,6 +586,27 @@ window.addEventListener("load", () => {{
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return Report(path, pngs, headline, time.perf_counter() - started, path.stat().st_size)
+
+
+def _no_week_yet(serving: Path, out_dir: Path, as_of: date, started: float, why: str = "") -> Report:
+    """A first build whose sources have answered no rows yet (or an as-of date before the board's history): a short
+    page that says so, instead of a failed step."""
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Treasury stress report, {as_of}</title></head>
+<body data-charts="0">
+<h1>Treasury stress report, {as_of}</h1>
+{_held_back_notice(serving)}
+<p>No stress week on or before {as_of} in the serving file ({html.escape(serving.name)}):
+{html.escape(why) if why else "the sources have published no data for it yet"}. The next build with data writes the
+full report.</p>
+</body></html>
+"""
+    path = out_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    headline = {"week ending": "none yet", "composite stress score": "n/a", "stress flag": "n/a"}
+    return Report(path, [], headline, time.perf_counter() - started, path.stat().st_size)
 
 
 def _held_back_notice(serving: Path) -> str:

@@ -3,9 +3,13 @@ checks on it warn "no rows loaded yet" instead of failing on a missing table (is
 
 from __future__ import annotations
 
+import io
+import re
+from contextlib import redirect_stdout
 from datetime import date, datetime
 
 import duckdb
+import pytest
 
 from dagster_project.defs.quality.checks import _no_rows_yet
 from dagster_project.lib import release_calendar
@@ -74,3 +78,48 @@ def test_a_second_empty_load_leaves_the_tables_as_they_are(warehouse):
         # Debt to the Penny has its history from 1993; the MSPD's first month (January 2001) is not out yet.
         assert con.execute("select count(*) from raw_treasury_debt.mspd_table_1").fetchone() == (0,)
         assert con.execute("select count(*) > 1000 from raw_treasury_debt.debt_to_the_penny").fetchone() == (True,)
+
+
+class NothingYet:
+    """WSGI: every source but TIC asks the emulator for a window before its history, so each API answers in its own
+    empty form (FiscalData `"data": []`, Socrata `[]`, the NY Fed's empty lists, an unknown keyid's `[]`, FRED's
+    header, a curve year with no rows). TIC's files are complete publications with no query: served as they are."""
+
+    NO_DATE = "1900-01-01"
+
+    def __init__(self, emulator) -> None:
+        self.emulator = emulator
+
+    def __call__(self, environ, start_response):
+        path, query = environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+        query = re.sub(r"\d{4}-\d{2}-\d{2}", self.NO_DATE, query)  # FiscalData filters, Socrata $where, NY Fed, FRED
+        path = re.sub(r"daily-treasury-rates\.csv/\d{4}/", "daily-treasury-rates.csv/1900/", path)  # the curve's year
+        if "/api/pd/get/" in path:
+            path = re.sub(r"/get/.*\.json$", "/get/NO-SUCH-KEYID.json", path)  # an unknown keyid: 200, no rows
+        return self.emulator({**environ, "PATH_INFO": path, "QUERY_STRING": query}, start_response)
+
+
+@pytest.mark.slow  # a whole build
+def test_a_build_whose_first_loads_answer_no_rows_publishes_and_warns(tmp_path, monkeypatch):
+    from dagster_project.cli import main
+
+    monkeypatch.setenv("TREASURY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("TREASURY_SERVING", str(tmp_path / "serving.duckdb"))
+    as_of = date(2025, 6, 30)
+    with serve(NothingYet(emulated(as_of=as_of))) as root:
+        for source, url in base_urls(root).items():
+            monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["build", "--as-of", as_of.isoformat()])
+    summary = out.getvalue()
+    assert code == 0, summary
+    assert "SUCCESS" in summary.splitlines()[-1] and "CatalogException" not in summary, summary
+    warned = {line.split(":")[0].split()[-1] for line in summary.splitlines() if "no rows loaded yet" in line}
+    empty = {f"{source}/{table}" for source, table in SUITES if source != "tic_holdings"}
+    assert warned == empty, (warned ^ empty, summary)
+    with duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_auctions").fetchone() == (0,)
+        assert con.execute("select count(*) > 0 from marts.fct_foreign_holdings").fetchone() == (True,)
+        assert con.execute("select count(*) from marts._build_status where status <> 'fresh'").fetchone() == (0,)
+    assert (tmp_path / "report" / "index.html").exists()
