@@ -91,9 +91,10 @@ class Emulator:
             else:
                 return 404, "text/plain", b"unknown year"
             return 200, "text/csv; charset=utf-8", self._yield_csv(list(years)).encode()
-        if path in (f"{TIC_ROOT}/slt_table5.txt", f"{TIC_ROOT}/mfhhis01.txt") and tic.latest_month(
-            self.as_of
-        ) < tic.HISTORY_START:
+        if (
+            path in (f"{TIC_ROOT}/slt_table5.txt", f"{TIC_ROOT}/mfhhis01.txt")
+            and tic.latest_month(self.as_of) < tic.HISTORY_START
+        ):
             # Before the first published month (March 2000) the files did not exist.
             return 404, "text/plain", f"no such file before {tic.HISTORY_START:%B %Y}: {path}".encode()
         if path == f"{TIC_ROOT}/slt_table5.txt":
