@@ -20,7 +20,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.lib.build_status import HELD_BACK, RelationStatus, failure_reason, published_statuses
+from dagster_project.lib.build_status import (
+    BUILD_TAG,
+    HELD_BACK,
+    STAGE_TAG,
+    RelationStatus,
+    failure_reason,
+    published_statuses,
+)
 from dagster_project.lib.progress import Progress, activate
 from ingestion import settings
 from ingestion.common.lock import process_alive
@@ -28,9 +35,6 @@ from ingestion.common.lock import process_alive
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The tag that names the process running a CLI build, so a later build can tell that it died.
 PID_TAG = "treasury/pid"
-# One `treasury build` is three runs (build_stages): they share this tag, and each names its stage.
-BUILD_TAG = "treasury/build"
-STAGE_TAG = "treasury/stage"
 DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
 # The instance settings: a committed file (telemetry off, one run at a time, run retries), used as it is by the
 # project's own DAGSTER_HOME and copied into another DAGSTER_HOME that has none.
@@ -125,22 +129,15 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def build_stages(asset_graph) -> list[tuple[str, list[dg.AssetKey]]]:
-    """`refresh_all` in three runs, so that one broken source stops only what depends on it. Within a run Dagster
-    skips every step downstream of a failed one (there is no "run anyway" for a step), so a failed load or blocking
-    check in one source would stop every mart; across runs, the dbt step leaves out only the blocked sources
-    (build_status.blocked_sources) and the publish step keeps their marts at their last good version.
+def build_stages() -> list[tuple[str, str]]:
+    """(stage, job) in order: `treasury build` is three runs, so that one broken source stops only what depends on it.
+    Within a run Dagster skips every step downstream of a failed one (there is no "run anyway" for a step), so a failed
+    load or blocking check in one source would stop every mart; across runs, the dbt step leaves out only the blocked
+    sources (build_status.blocked_sources) and the publish step keeps their marts at their last good version.
 
-    ingest: every source and the checks on its raw tables; transform: dbt (seeds, models, tests, unit tests);
-    publish: the serving file and the report."""
-    stages: dict[str, list[dg.AssetKey]] = {"ingest": [], "transform": [], "publish": []}
-    for key in asset_graph.get_all_asset_keys():
-        node = asset_graph.get(key)
-        if not node.is_materializable:
-            continue
-        group = node.group_name
-        stages["ingest" if group == "ingestion" else "publish" if group == "publish" else "transform"].append(key)
-    return [(stage, sorted(keys)) for stage, keys in stages.items() if keys]
+    ingest_all: every source and the checks on its raw tables; transform_all: dbt (seeds, models, tests, unit
+    tests); publish: the serving file and the report. The daemon chains the same jobs (continue_the_build)."""
+    return [("ingest", "ingest_all"), ("transform", "transform_all"), ("publish", "publish")]
 
 
 def _interrupted(result) -> bool:
@@ -210,14 +207,14 @@ def log_file_path() -> Path:
 def run_pipeline(
     *, verbose: bool = False, sample: bool = False, log_path: Path | None = None, progress: Progress | None = None
 ) -> RunSummary:
-    """Run `refresh_all` in this process on the instance in DAGSTER_HOME; the summary of what it did."""
+    """Run the build's three stage jobs in this process on the instance in DAGSTER_HOME; the summary of what they
+    did."""
     from dagster_project.definitions import defs
     from dagster_project.lib.dbt import mart_row_counts
 
     started = time.perf_counter()
     log_path = log_path or log_file_path()
     definitions = defs()
-    job = definitions.resolve_job_def("refresh_all")
     asset_graph = definitions.resolve_asset_graph()
     loggers: dict = {"treasury_log_file": {"config": {"path": str(log_path)}}, "treasury_progress": {}}
     if verbose:
@@ -242,19 +239,22 @@ def run_pipeline(
         with redirect_stdout(_STDOUT), dg.DagsterInstance.get() as instance:
             release_dead_runs(instance)
             tags = {PID_TAG: str(os.getpid()), "treasury/command": "treasury build", BUILD_TAG: str(uuid.uuid4())}
-            for stage, keys in build_stages(asset_graph):
-                result = job.execute_in_process(
+            for stage, job_name in build_stages():
+                result = definitions.resolve_job_def(job_name).execute_in_process(
                     instance=instance,
                     raise_on_error=False,
                     run_config={"loggers": loggers},
                     tags={**tags, STAGE_TAG: stage},
-                    asset_selection=keys,
                 )
                 results.append(result)
                 if _interrupted(result):
                     raise KeyboardInterrupt  # Ctrl-C: Dagster ended the run; the later stages must not start
                 if stage == "transform" and result.success and not _materialized(result, "marts/"):
-                    break  # nothing new since the last publish: dbt did not run, the serving file is current
+                    # Nothing new since the last publish: dbt did not run, the serving file is current.
+                    for step in ("publish__serving_file", "publish__stress_report"):
+                        if progress is not None:
+                            progress.skipped(step, "marts unchanged: the serving file is current")
+                    break
     finally:
         _STDOUT.targets = ()
         dbt_lines.close()

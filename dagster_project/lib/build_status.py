@@ -26,6 +26,9 @@ import duckdb
 
 from ingestion.common.warehouse import connect
 
+# One build is three runs (ingest_all, transform_all, publish): they share the build tag, and each names its stage.
+BUILD_TAG = "treasury/build"
+STAGE_TAG = "treasury/stage"
 # What the serving file publishes: the marts, and staging for drill-down.
 PUBLISHED_SCHEMAS = ("marts", "staging")
 STATUS_SCHEMA = "treasury_build"

@@ -116,6 +116,11 @@ class Progress:
                 self.stream.write("\r\033[K")
                 self.stream.flush()
 
+    def skipped(self, step: str, why: str) -> None:
+        """A step that was not run at all (a later stage of the build that had nothing to do)."""
+        self._flush_checks()
+        self.line(f"  {step_label(step):<50}{f'skipped ({why})':<50}{0.0:>6.1f}s")
+
     def note(self, step: str, text: str) -> None:
         if step in self.steps:
             self.steps[step].notes.append(text)

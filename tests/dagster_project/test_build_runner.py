@@ -51,8 +51,12 @@ def test_a_build_is_quiet_is_recorded_and_a_no_change_build_skips_what_it_has(sa
     published = digest(serving)
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        (run,) = instance.get_runs()
-        assert run.status == dg.DagsterRunStatus.SUCCESS
+        # One build, three runs (ingest, transform, publish) under one build tag.
+        runs = instance.get_runs()[::-1]
+        assert [r.tags["treasury/stage"] for r in runs] == ["ingest", "transform", "publish"]
+        assert len({r.tags["treasury/build"] for r in runs}) == 1
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        run = runs[0]
         from dagster_project.definitions import defs
 
         keys = defs().resolve_asset_graph().get_all_asset_keys()
@@ -67,9 +71,12 @@ def test_a_build_is_quiet_is_recorded_and_a_no_change_build_skips_what_it_has(sa
     assert re.search(r"^  publish serving file +skipped", second, re.M), second
     assert digest(serving) == published
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        latest = instance.get_runs()[0]
+        # The no-change build: its ingest and transform runs (no publish run: nothing to publish).
+        second_runs = instance.get_runs()[:2]
+        assert [r.tags["treasury/stage"] for r in second_runs] == ["transform", "ingest"]
         evaluations = [
             e.dagster_event.event_specific_data
+            for latest in second_runs
             for e in instance.all_logs(latest.run_id)
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
         ]
