@@ -199,3 +199,17 @@ def test_a_stale_source_warns_without_failing_the_run(sample_build, monkeypatch,
     assert stale.metadata["latest_loaded"].value == "2025-06-18"
     assert stale.metadata["due"].value == "2025-06-27"
     assert all(e.passed for key, e in evaluations.items() if key != "par_yield_curve/daily_par_yields")
+
+
+def test_freshness_of_a_configured_subset_of_fred_series_reports_the_series_it_has(tmp_path):
+    """SOURCES__FED_CUSTODY__SERIES_IDS='["IORB"]': no WMTSECL1 row, and the check judges the series that is loaded
+    (it once said `latest loaded None` with 1,706 rows in the table)."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema raw_fed_custody")
+        con.execute(
+            "create table raw_fed_custody.observations as select 'IORB' as series_id, d::date as observation_date, "
+            "4.40 as value from range(date '2021-07-29', date '2025-06-30', interval 1 day) t(d)"
+        )
+        verdict = rc.assess(con, "fed_custody", datetime(2025, 6, 30, 12, tzinfo=rc.NEW_YORK))
+    assert verdict.latest_loaded == date(2025, 6, 29) and verdict.fresh, verdict
+    assert "IORB" in verdict.rule and "None" not in verdict.description, verdict
