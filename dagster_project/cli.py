@@ -397,7 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         # The writer lock and the emulator were released on the way out; a build never replaces the serving file
         # half-way (it renames a finished copy), so the serving file is as it was or fully the new one.
-        print(f"treasury: {args.command} interrupted (Ctrl-C); nothing half-written was kept", file=sys.stderr)
+        if args.command in ("build", "ingest"):
+            print(f"treasury: {args.command} interrupted (Ctrl-C); nothing half-written was kept", file=sys.stderr)
+        else:
+            print(f"treasury: {args.command} stopped (Ctrl-C)", file=sys.stderr)
         return 130
 
 
