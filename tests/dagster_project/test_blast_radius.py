@@ -54,16 +54,29 @@ def _set_last(node, field: str, value):
     return False
 
 
-def _json_edit(field: str, value):
+def _json_edit(field: str, value, newest_first: bool = False):
+    """Edit the newest row's `field`: rows come oldest first, except the NY Fed's rate searches (`newest_first`)."""
+
     def edit(body: bytes) -> bytes:
         data = json.loads(body)
         # FiscalData's `meta.labels` and `dataTypes` name every field too: only the rows count.
-        rows = data["data"] if isinstance(data, dict) and "data" in data else data
+        fiscaldata = isinstance(data, dict) and "data" in data
+        rows = data["data"] if fiscaldata else data
+        rows = _reverse_lists(rows) if newest_first else rows
         if not _set_last(rows, field, value):
             return body  # a page without that field (an empty page): left as it is
-        return json.dumps(data).encode()
+        rows = _reverse_lists(rows) if newest_first else rows
+        return json.dumps({**data, "data": rows} if fiscaldata else rows).encode()
 
     return edit
+
+
+def _reverse_lists(node):
+    if isinstance(node, list):
+        return [_reverse_lists(child) for child in reversed(node)]
+    if isinstance(node, dict):
+        return {key: _reverse_lists(child) for key, child in node.items()}
+    return node
 
 
 def _csv_last_value(value: str):
@@ -92,11 +105,12 @@ def _tic_japan(body: bytes) -> bytes:
 # a value outside its unit's range.
 BAD_ROWS = {
     "treasury_auctions": ("auctions_query", _json_edit("high_yield", "99.000")),  # -3..25%
-    "par_yield_curve": (YIELD_ROOT, _csv_last_value("99.00")),  # every tenor -1..25%
+    # Only the current year's file: the curve re-reads that year alone, so a good load repairs the row.
+    "par_yield_curve": (f"{YIELD_ROOT}/daily-treasury-rates.csv/2025/", _csv_last_value("99.00")),  # -1..25%
     "cftc_tff": ("/resource/", _json_edit("lev_money_positions_long", "-5")),  # no negative position
     "tic_holdings": (TIC_ROOT, _tic_japan),  # holdings 0..20,000 $bn (and the grand total)
     "primary_dealers": (PD_ROOT, _json_edit("value", "99999999")),  # -2..10 million $ millions
-    "funding_rates": ("/api/rates", _json_edit("percentRate", 99.0)),  # -1..25%
+    "funding_rates": ("/api/rates", _json_edit("percentRate", 99.0, newest_first=True)),  # -1..25%
     "fed_custody": (FRED_ROOT, _csv_last_value("99999999")),  # WMTSECL1 0..20 million, IORB -1..25%
     "treasury_debt": ("debt_to_penny", _json_edit("tot_pub_debt_out_amt", "1000.00")),  # $1-100 trillion
 }
