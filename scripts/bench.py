@@ -96,19 +96,18 @@ def run(label: str, command: list[str], env: dict[str, str]) -> dict:
 
 
 def step_seconds(dagster_home: Path) -> list[dict[str, float]]:
-    """Each step's seconds in the runs recorded in `dagster_home`, oldest run first ([] if none were recorded)."""
+    """Each step's seconds in the builds recorded in `dagster_home`, oldest build first ([] if none were recorded).
+    A build is up to three runs (ingest, transform, publish) sharing the `treasury/build` tag."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     with dg.DagsterInstance.get() as instance:
-        runs = list(reversed(instance.get_runs()))
-        return [
-            {
-                s.step_key: round(s.end_time - s.start_time, 1) if s.start_time and s.end_time else None
-                for s in sorted(instance.get_run_step_stats(r.run_id), key=lambda s: s.start_time or 0)
-            }
-            for r in runs
-        ]
+        builds: dict[str, dict[str, float | None]] = {}
+        for run in reversed(instance.get_runs()):
+            steps = builds.setdefault(run.tags.get("treasury/build", run.run_id), {})
+            for s in sorted(instance.get_run_step_stats(run.run_id), key=lambda s: s.start_time or 0):
+                steps[s.step_key] = round(s.end_time - s.start_time, 1) if s.start_time and s.end_time else None
+        return list(builds.values())
 
 
 def import_seconds(module: str, env: dict[str, str]) -> float:
