@@ -325,28 +325,22 @@ class UserMistake(Exception):
     """A setting or argument the command cannot work with: one line, no traceback."""
 
 
-def _writable_folder(path: Path, what: str) -> None:
-    """The folder that will hold `path` exists (or can be made) and can be written, else one line naming it."""
-    folder = path.parent
+def _writable_folder(folder: Path, what: str) -> None:
+    """`folder` exists (or can be made) and a file can be written in it, else one line naming `what` and why.
+    Permissions alone do not tell (root ignores them, a read-only file system does not): a file is made and removed."""
+    import tempfile
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:
-        raise UserMistake(f"{what} {path}: {exc.filename or folder} is a file, not a folder") from exc
+        raise UserMistake(f"{what}: {exc.filename or folder} is a file, not a folder") from exc
     except OSError as exc:
-        raise UserMistake(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from exc
-    _probe_write(folder, f"{what} {path}: its folder {folder} cannot be written")
-
-
-def _probe_write(folder: Path, message: str) -> None:
-    """Create and remove a file in `folder` (permissions alone do not tell: root ignores them, a read-only file system
-    does not)."""
-    import tempfile
-
+        raise UserMistake(f"{what}: {folder} cannot be created ({exc.strerror or exc})") from exc
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".treasury-write-probe-"):
             pass
     except OSError as exc:
-        raise UserMistake(f"{message} ({exc.strerror or exc})") from exc
+        raise UserMistake(f"{what}: {folder} cannot be written ({exc.strerror or exc})") from exc
 
 
 def _check_settings(args: argparse.Namespace) -> None:
@@ -358,19 +352,14 @@ def _check_settings(args: argparse.Namespace) -> None:
             raise UserMistake(str(exc)) from exc
     if args.command in ("ingest", "build", "dev"):
         warehouse = args.warehouse.absolute() if getattr(args, "warehouse", None) else settings.warehouse_path()
-        _writable_folder(warehouse, f"the warehouse (${settings.WAREHOUSE_ENV} or --warehouse)")
+        _writable_folder(warehouse.parent, f"the warehouse (${settings.WAREHOUSE_ENV} or --warehouse) {warehouse}")
     if args.command == "build":
-        _writable_folder(settings.serving_path(), f"the serving file (${settings.SERVING_ENV})")
+        serving = settings.serving_path()
+        _writable_folder(serving.parent, f"the serving file (${settings.SERVING_ENV}) {serving}")
     if args.command in ("build", "dev"):
         home = _dagster_home()
         if home is not None:
-            try:
-                home.mkdir(parents=True, exist_ok=True)
-            except FileExistsError as exc:
-                raise UserMistake(f"DAGSTER_HOME {home} cannot be created: {exc.filename or home} is a file") from exc
-            except OSError as exc:
-                raise UserMistake(f"DAGSTER_HOME {home} cannot be created ({exc.strerror or exc})") from exc
-            _probe_write(home, f"DAGSTER_HOME {home} cannot be written")
+            _writable_folder(home, f"DAGSTER_HOME {home}")
     if args.command == "dev":
         import socket
 

@@ -291,24 +291,6 @@ def run_pipeline(
     return summary
 
 
-# The project's own errors name the source, the record and the problem: the line a person needs.
-_PROJECT_ERRORS = ("SourceDataError", "SourceHTTPError")
-
-
-def _failure_reason(error) -> str:
-    """One line for a failed step: the project's error in the chain (dlt wraps it twice), else the root cause
-    (Dagster wraps a step's exception in its own)."""
-    chain = []
-    while error is not None:
-        chain.append(error)
-        error = error.cause or error.context
-    found = next((e for e in chain if e.cls_name in _PROJECT_ERRORS), None)
-    lines = (found or chain[-1]).message.strip().splitlines()
-    first = lines[0] if lines else chain[-1].cls_name or "no message"
-    # The project's errors speak for themselves ("[source] where: problem"): drop their class name.
-    return first.removeprefix(f"ingestion.common.errors.{found.cls_name}: ") if found else first
-
-
 def _warning_reason(evaluation: dg.AssetCheckEvaluation, asset_graph) -> str:
     """Why a check warned or failed: its own description, else (dbt tests) the rows that failed and what the test
     checks."""
