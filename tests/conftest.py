@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.emulator.server import base_urls, serve
+from ingestion.pipelines import SOURCE_NAMES
 from tests.builds import point_sources_at, sample_urls
 from tests.faulty_api import FaultyAPI, emulated
 
@@ -37,14 +38,12 @@ ACTIVE_ALERTS_ON_AS_OF = {
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
     """No test sees the developer's settings; retries are fast and bounded."""
+    # Every source's base URL (all eight: a developer's setting for one of the newer sources once reached the tests).
     for name in (
         "TREASURY_SAMPLE",
         "TREASURY_AS_OF",
         "TREASURY_SERVING",
-        "SOURCES__TREASURY_AUCTIONS__BASE_URL",
-        "SOURCES__PAR_YIELD_CURVE__BASE_URL",
-        "SOURCES__CFTC_TFF__BASE_URL",
-        "SOURCES__TIC_HOLDINGS__BASE_URL",
+        *(f"SOURCES__{source.upper()}__BASE_URL" for source in SOURCE_NAMES),
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
