@@ -252,6 +252,9 @@ def test_each_broken_source_holds_back_only_its_marts_and_the_next_good_build_pu
                 assert state == "fresh" and reason is None and data_as_of == as_of, (mart, status[mart], summary)
         for mart in held:
             assert f"{mart}: " in summary or mart in summary
+        # The report says the same at its top.
+        page = (serving.parent / "report" / "index.html").read_text()
+        assert f"<strong>{len(held)} marts held back</strong>" in page
         covered["http_500"] |= failing
         covered["bad_row"] |= bad
         # The daily marts of healthy sources took the new day: fresh for real, not a copy.

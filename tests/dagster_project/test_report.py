@@ -270,3 +270,24 @@ def test_treasury_report_prints_the_last_reports_path(sample_build, tmp_path, ca
     assert capsys.readouterr().out.strip() == str(published)
     assert main(["report", "--serving", str(tmp_path / "serving.duckdb")]) == 1
     assert "no report at" in capsys.readouterr().err
+
+
+def test_the_report_opens_with_the_marts_held_back_and_why(sample_build, tmp_path):
+    """A build that held marts back (marts._build_status) says so at the top of the report, each with its date and
+    reason; a build with every mart fresh says nothing."""
+    serving = tmp_path / "serving.duckdb"
+    shutil.copy(sample_build.serving, serving)
+    assert "held back" not in report.build(serving, tmp_path / "fresh", date(2025, 6, 30), True).path.read_text()
+    reason = "source treasury_debt blocked (load failed in run 1a2b3c4d: HTTP 503 Service Unavailable (after retries))"
+    with duckdb.connect(str(serving)) as con:
+        con.execute(
+            "update marts._build_status set status = 'held back', data_as_of = date '2025-06-27', reason = ? "
+            "where table_name in ('fct_debt_outstanding_daily', 'fct_marketable_debt_monthly')",
+            [reason],
+        )
+    page = report.build(serving, tmp_path / "held", date(2025, 6, 30), True).path.read_text()
+    notice = page.split('<div class="held-back">')[1].split("</div>")[0]
+    assert "<strong>2 marts held back</strong>" in notice
+    assert f"<code>fct_debt_outstanding_daily</code> as of 2025-06-27: {reason}" in notice
+    assert "<code>fct_marketable_debt_monthly</code> as of 2025-06-27" in notice
+    assert page.index('class="held-back"') < page.index('<section id="board">')
