@@ -49,7 +49,8 @@ SERVING_STATUS_COMMENTS = {
     "table_name": "the published table",
     "status": "'fresh' (built and checked by this build) or 'held back' (the last good version, kept)",
     "reason": "why a table is held back: the source and its failure, or the failed dbt test; NULL when fresh",
-    "data_as_of": "the as-of date of the build that produced the published version (date)",
+    "data_as_of": "the as-of date of the build that produced the published version (date; NULL for a version kept "
+    "from a serving file published before this table existed)",
     "built_by_run_id": "the Dagster run whose dbt step built the published version",
     "published_at": "when this serving file was published (UTC)",
     "published_by_run_id": "the Dagster run that published this serving file",
