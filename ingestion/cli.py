@@ -113,15 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     settings.load_dotenv()
     args = build_parser().parse_args(argv)
     log_to_console(args.verbose)
-    try:
-        if not args.as_of:
+    if not args.as_of:
+        try:
             settings.as_of()  # a bad TREASURY_AS_OF: one line, not a traceback
+        except ValueError as exc:
+            print(f"ingestion: {exc}", file=sys.stderr)
+            return 2
+    try:
         return ingest(args)
-    except ValueError as exc:
-        if settings.AS_OF_ENV not in str(exc):
-            raise
-        print(f"ingestion: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("ingestion: interrupted (Ctrl-C); a source that had not finished loaded nothing", file=sys.stderr)
         return 130

@@ -240,11 +240,9 @@ def record_statuses(con, statuses: Iterable[RelationStatus]) -> None:
             run_id varchar, updated_at timestamp, primary key (schema_name, table_name))"""
     )
     now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
-    for s in statuses:
-        con.execute(
-            f"insert or replace into {STATUS_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
-            [s.schema_name, s.table_name, s.status, s.reason, s.data_as_of, s.run_id, now],
-        )
+    rows = [[s.schema_name, s.table_name, s.status, s.reason, s.data_as_of, s.run_id, now] for s in statuses]
+    if rows:
+        con.executemany(f"insert or replace into {STATUS_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def recorded_statuses(con, database: str | None = None) -> dict[tuple[str, str], RelationStatus]:

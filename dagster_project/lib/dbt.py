@@ -114,9 +114,13 @@ SERVING_STAT = "serving_file_stat"
 
 
 @cache
+def load_manifest() -> dict:
+    """The prepared manifest (prepare_manifest), read once per process."""
+    return json.loads(DBT_PROJECT.manifest_path.read_text())
+
+
 def _source_tables() -> tuple[tuple[str, str], ...]:
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
-    return tuple(sorted((s["schema"], s["identifier"]) for s in manifest["sources"].values()))
+    return tuple(sorted((s["schema"], s["identifier"]) for s in load_manifest()["sources"].values()))
 
 
 def inputs_fingerprint(dbt_vars: dict[str, str]) -> str:

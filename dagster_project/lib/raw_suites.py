@@ -774,17 +774,14 @@ DEBT_TO_THE_PENNY = RawTableSuite(
                     description="a gap past $10 million is not rounding: a misprint by the publisher (the mart "
                     "carries it as identity_gap_usd) or a misread field",
                 ),
-                _gxe().ExpectColumnValuesToBeBetween(
-                    column="debt_held_public_amt",
-                    min_value=0,
-                    max_value=1e14,
-                    description="dollars, below $100 trillion: a figure in another unit is a parse error",
-                ),
-                _gxe().ExpectColumnValuesToBeBetween(
-                    column="intragov_hold_amt",
-                    min_value=0,
-                    max_value=1e14,
-                    description="dollars, below $100 trillion: a figure in another unit is a parse error",
+                *(
+                    _gxe().ExpectColumnValuesToBeBetween(
+                        column=part,
+                        min_value=0,
+                        max_value=1e14,
+                        description="dollars, below $100 trillion: a figure in another unit is a parse error",
+                    )
+                    for part in ("debt_held_public_amt", "intragov_hold_amt")
                 ),
             ],
         ),

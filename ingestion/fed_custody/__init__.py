@@ -169,7 +169,7 @@ def fed_custody(
                 yield table
             else:
                 empty = table
-        if empty is not None and not state:
+        if empty is not None:
             yield from schema_for_first_load(["observations"], empty)
 
     return observations

@@ -25,14 +25,15 @@ from tests.faulty_api import emulated
 from tests.ingestion.test_fault_matrix import Tamper, _future_report
 
 
-def build(monkeypatch, urls) -> tuple[int, str]:
+def build(monkeypatch, urls, as_of=AS_OF) -> tuple[int, str]:
+    """`treasury build --as-of` in this process with every source pointed at `urls`: (exit status, stdout)."""
     from dagster_project.cli import main
 
     for source, url in urls.items():
         monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
     out = io.StringIO()
     with redirect_stdout(out):
-        code = main(["build", "--as-of", AS_OF.isoformat()])
+        code = main(["build", "--as-of", as_of.isoformat()])
     return code, out.getvalue()
 
 

@@ -410,3 +410,39 @@ def test_debt_to_the_penny_and_mspd_reproduce_the_published_figures(replay_build
     )
     assert tic_month == "2025-12-31"
     assert share == round(Decimal(str(foreign)) * 1000 / marketable["2025-12-31"] * 100, 3)
+
+
+def test_one_broken_source_holds_back_only_its_marts_on_the_real_payloads(replay_build, tmp_path, monkeypatch):
+    """The replay again with the debt host down (a closed port): every other mart from the real payloads is published
+    fresh, the two debt marts keep the replay build's version, and _build_status says why."""
+    import shutil
+
+    import dagster_project.defs.ingestion.assets as ingestion_assets
+    from dagster_project.cli import main
+
+    monkeypatch.setattr(ingestion_assets, "STEP_RETRY_SECONDS", 0)
+    folder = tmp_path / "replay_again"
+    shutil.copytree(replay_build.serving.parent, folder, ignore=shutil.ignore_patterns("logs", "report"))
+    serving = folder / "serving.duckdb"
+    before = query(serving, "select * from marts.fct_debt_outstanding_daily order by all")
+    monkeypatch.setenv("TREASURY_WAREHOUSE", str(folder / "warehouse.duckdb"))
+    monkeypatch.setenv("TREASURY_SERVING", str(serving))
+    monkeypatch.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
+    monkeypatch.setenv("TREASURY_AS_OF", AS_OF.isoformat())
+    monkeypatch.setenv("SOURCES__FED_CUSTODY__SERIES_IDS", json.dumps(FRED_SERIES))
+    with replay_server(REFERENCE_DATA) as (_, urls):
+        for source, url in urls.items():
+            monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
+        monkeypatch.setenv("SOURCES__TREASURY_DEBT__BASE_URL", "http://127.0.0.1:9/services/api/fiscal_service")
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["build"])
+    summary = out.getvalue()
+    assert code == 1 and "published with 2 marts held back" in summary.splitlines()[-1], summary
+    status = dict(query(serving, "select table_name, status from marts._build_status where schema_name = 'marts'"))
+    held = {name for name, state in status.items() if state == "held back"}
+    assert held == {"fct_debt_outstanding_daily", "fct_marketable_debt_monthly"}, status
+    assert query(serving, "select * from marts.fct_debt_outstanding_daily order by all") == before
+    # The rest came from the real payloads again: the recorded bid-to-covers are still there, fresh.
+    assert status["fct_auctions"] == "fresh"
+    assert query(serving, "select count(*) from marts.fct_auctions") == [(26,)]

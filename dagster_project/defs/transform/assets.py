@@ -30,6 +30,7 @@ from dagster_project.lib.dbt import (
     MARTS,
     SERVING_STAT,
     inputs_fingerprint,
+    load_manifest,
     mart_row_counts,
     prepare_manifest,
     serving_stat,
@@ -136,11 +137,10 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
                 prune_target(invocation)
     except DagsterDbtCliRuntimeError as exc:
         failure = exc
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
     statuses = relation_statuses(
-        manifest,
+        load_manifest(),
         results,
-        _selected_models(context, manifest),
+        _selected_models(context, load_manifest()),
         blocked,
         as_of=settings.as_of(),
         run_id=context.run.run_id,
