@@ -68,6 +68,7 @@ PUBLISH = dg.define_asset_job(
     description="Stage 3: the serving file (held-back marts at their last good version, marts._build_status) and "
     "the stress report.",
 )
+# stage -> job, in order: what `treasury build` runs (lib/build.py) and this module's sensor chains.
 STAGES = {"ingest": INGEST_ALL, "transform": TRANSFORM_ALL, "publish": PUBLISH}
 CHECK_FRESHNESS = dg.define_asset_job(
     "check_freshness",

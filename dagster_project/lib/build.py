@@ -129,17 +129,6 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def build_stages() -> list[tuple[str, str]]:
-    """(stage, job) in order: `treasury build` is three runs, so that one broken source stops only what depends on it.
-    Within a run Dagster skips every step downstream of a failed one (there is no "run anyway" for a step), so a failed
-    load or blocking check in one source would stop every mart; across runs, the dbt step leaves out only the blocked
-    sources (build_status.blocked_sources) and the publish step keeps their marts at their last good version.
-
-    ingest_all: every source and the checks on its raw tables; transform_all: dbt (seeds, models, tests, unit
-    tests); publish: the serving file and the report. The daemon chains the same jobs (continue_the_build)."""
-    return [("ingest", "ingest_all"), ("transform", "transform_all"), ("publish", "publish")]
-
-
 def _interrupted(result) -> bool:
     """Did Ctrl-C (SIGINT) end this run? Dagster turns it into an interrupted step and a failed run."""
     for event in result.all_events:
@@ -210,6 +199,7 @@ def run_pipeline(
     """Run the build's three stage jobs in this process on the instance in DAGSTER_HOME; the summary of what they
     did."""
     from dagster_project.definitions import defs
+    from dagster_project.defs.schedules import STAGES
     from dagster_project.lib.dbt import mart_row_counts
 
     started = time.perf_counter()
@@ -239,8 +229,12 @@ def run_pipeline(
         with redirect_stdout(_STDOUT), dg.DagsterInstance.get() as instance:
             release_dead_runs(instance)
             tags = {PID_TAG: str(os.getpid()), "treasury/command": "treasury build", BUILD_TAG: str(uuid.uuid4())}
-            for stage, job_name in build_stages():
-                result = definitions.resolve_job_def(job_name).execute_in_process(
+            # Three runs, so that one broken source stops only what depends on it: within a run Dagster skips every
+            # step after a failed one (it has no "run anyway"); across runs the dbt step leaves out only the blocked
+            # sources (build_status.blocked_sources) and publish keeps their marts at their last good version. The
+            # daemon chains the same jobs (continue_the_build).
+            for stage, job in STAGES.items():
+                result = definitions.resolve_job_def(job.name).execute_in_process(
                     instance=instance,
                     raise_on_error=False,
                     run_config={"loggers": loggers},

@@ -123,3 +123,35 @@ def test_a_build_whose_first_loads_answer_no_rows_publishes_and_warns(tmp_path, 
         assert con.execute("select count(*) > 0 from marts.fct_foreign_holdings").fetchone() == (True,)
         assert con.execute("select count(*) from marts._build_status where status <> 'fresh'").fetchone() == (0,)
     assert (tmp_path / "report" / "index.html").exists()
+
+
+@pytest.mark.slow  # a whole build
+def test_a_first_build_with_a_source_down_lists_its_marts_held_back_with_no_earlier_version(tmp_path, monkeypatch):
+    """As of 1978 every source answers no rows, and TIC's files did not exist yet (404): the build publishes the rest;
+    the marts that read TIC have no earlier version to keep, so they are named in _build_status and not published."""
+    from dagster_project.cli import main
+
+    monkeypatch.setenv("TREASURY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    serving = tmp_path / "serving.duckdb"
+    monkeypatch.setenv("TREASURY_SERVING", str(serving))
+    with serve(emulated(as_of=BEFORE_EVERYTHING)) as root:
+        for source, url in base_urls(root).items():
+            monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["build", "--as-of", BEFORE_EVERYTHING.isoformat()])
+    summary = out.getvalue()
+    assert code == 1 and "published with 4 marts held back" in summary.splitlines()[-1], summary
+    with duckdb.connect(str(serving), read_only=True) as con:
+        held = con.execute(
+            "select table_name, data_as_of, reason like 'source tic_holdings blocked (load failed%404%' "
+            "from marts._build_status where schema_name = 'marts' and status = 'held back' order by 1"
+        ).fetchall()
+        published = {
+            t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
+        }
+    names = ["fct_foreign_holdings", "fct_marketable_debt_monthly", "mart_stress_alerts", "mart_treasury_stress_weekly"]
+    assert held == [(name, None, True) for name in names], held
+    assert not published & set(names) and "fct_auctions" in published
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "<strong>4 marts held back</strong>" in page and "No stress week on or before 1978-12-29" in page

@@ -67,7 +67,7 @@ def _copy_comments(con, origin: str, schema: str, table: str, comment: str | Non
 
 def _previous_versions(con, serving: Path) -> dict[tuple[str, str], RelationStatus]:
     """The tables of the serving file being replaced (attached read-only as PREVIOUS_ALIAS), with the as-of date and
-    run of the build that made each (from its `_build_status`; the published as-of date of files from before it)."""
+    run of the build that made each (from its `_build_status`; None for a file published before that table existed)."""
     if not serving.exists():
         return {}
     con.execute(f"attach {_literal(str(serving))} as {PREVIOUS_ALIAS} (read_only)")
@@ -151,7 +151,9 @@ def publish_assets() -> dg.Definitions:
                         [SOURCE_ALIAS, schema] * 2,
                     ).fetchall()
                 )
-                tables.update({table: None for s_, table in held_back if s_ == schema and (s_, table) in previous})
+                # A held-back table is listed even when the warehouse has none (dbt left it out) or there is no earlier
+                # version to keep (then it is named in _build_status, not published).
+                tables.update({table: None for s_, table in held_back if s_ == schema and table not in tables})
                 for table in sorted(tables):
                     status = statuses.get((schema, table))
                     if (schema, table) in held_back:
@@ -176,7 +178,7 @@ def publish_assets() -> dg.Definitions:
                     rows[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
                     published.append(status)
             _write_build_status(con, published, context.run.run_id)
-            if previous:
+            if held_back and serving.exists():  # _previous_versions attached it
                 con.execute(f"detach {PREVIOUS_ALIAS}")
             con.execute(f"detach {SOURCE_ALIAS}")
             con.execute(f"checkpoint {SERVING_ALIAS}")
