@@ -25,7 +25,7 @@ from ingestion.cli import (
     parse_date,
     take_writer_lock,
 )
-from ingestion.pipelines import SOURCE_NAMES
+from ingestion.registry import NAMES, SOURCES
 
 SAMPLE_LABEL = "SAMPLE DATA (built-in emulator, synthetic)"
 
@@ -38,7 +38,7 @@ def base_url_variable(source: str) -> str:
 @contextmanager
 def sample_hosts(as_of: date) -> Iterator[dict[str, str]]:
     """Serve the emulator in a thread for the duration and point every source at it; yields the base URLs."""
-    from ingestion.emulator.server import Emulator, base_urls, serve
+    from emulator.server import Emulator, base_urls, serve
 
     with serve(Emulator(as_of=as_of)) as root, _environment(sample_environment(base_urls(root))):
         yield base_urls(root)
@@ -182,9 +182,9 @@ def _emulator_process(as_of: date) -> Iterator[dict[str, str]]:
             if line.strip().startswith("SOURCES__"):
                 variable, url = line.strip().split("=", 1)
                 urls[variable.split("__")[1].lower()] = url
-            if len(urls) == len(SOURCE_NAMES):
+            if len(urls) == len(NAMES):
                 break
-        if len(urls) != len(SOURCE_NAMES):
+        if len(urls) != len(NAMES):
             raise RuntimeError("the API emulator did not start")
         yield urls
     finally:
@@ -195,7 +195,7 @@ def _emulator_process(as_of: date) -> Iterator[dict[str, str]]:
 def cmd_emulator(args: argparse.Namespace) -> int:
     import time
 
-    from ingestion.emulator.server import Emulator, base_urls, serve
+    from emulator.server import Emulator, base_urls, serve
 
     emulator = Emulator(as_of=args.as_of or settings.as_of())
     with serve(emulator, port=args.port, host="127.0.0.1") as root:
@@ -294,11 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
         "emulator",
         parents=[verbose],
         help="serve the API emulator on a loopback port",
-        description="Serve the synthetic endpoints of all eight sources on 127.0.0.1 ("
-        + ", ".join(SOURCE_NAMES)
-        + "): FiscalData (auctions, Debt to the Penny, MSPD), the yield-curve CSV, Socrata (CFTC TFF), the TIC "
-        "files, the NY Fed (primary dealers, reference rates, repo operations) and FRED's graph CSV, for pointing any "
-        "client at (it prints the SOURCES__<NAME>__BASE_URL settings to use).",
+        description="Serve the synthetic endpoints of every source on 127.0.0.1 ("
+        + "; ".join(f"{source.name}: {source.summary}" for source in SOURCES.values())
+        + "), for pointing any client at (it prints the SOURCES__<NAME>__BASE_URL settings to use).",
     )
     emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
     emulator.add_argument(

@@ -1,4 +1,5 @@
-"""The calendars the sources publish on: SIFMA's US bond market, the federal holidays, and release days.
+"""The calendars the sources publish on: SIFMA's US bond market and the federal holidays (each source's release days
+are in its own `releases.py`).
 
 Business days are SIFMA's US bond-market calendar as `pandas_market_calendars` maintains it (`SIFMAUS`),
 not a rule of thumb. SIFMA decides year by year: it recommended an early close, not a full close, on
@@ -17,12 +18,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
-from dateutil.relativedelta import relativedelta
-
 # The calendars are computed once for this span (the auction history starts in 1979).
 FIRST_YEAR, LAST_YEAR = 1970, 2060
-# TIC publishes month M around the 18th of month M+2 (the dbt models use the same day).
-TIC_RELEASE_DAY = 18
 
 
 @cache
@@ -89,68 +86,3 @@ def previous_business_day(day: date, *, include: bool = False) -> date:
 def business_days(start: date, end: date) -> list[date]:
     """Business days in [start, end]."""
     return sorted(d for d in _bond_market_days() if start <= d <= end)
-
-
-# --- release days -------------------------------------------------------------------------------------
-
-
-def cftc_release_date(report_tuesday: date) -> date:
-    """Release day of the TFF report for positions as of `report_tuesday`: the Friday after, or, when a federal
-    holiday falls in that week, the next federal working day after the Friday (normally the Monday)."""
-    monday = report_tuesday - timedelta(days=report_tuesday.weekday())
-    friday = monday + timedelta(days=4)
-    week = {monday + timedelta(days=i) for i in range(5)}
-    if week & (federal_holidays(monday.year) | federal_holidays(friday.year)):
-        day = friday + timedelta(days=1)
-        while day.weekday() >= 5 or day in federal_holidays(day.year):
-            day += timedelta(days=1)
-        return day
-    return friday
-
-
-def latest_cftc_report_released(as_of: date) -> date:
-    """The latest report Tuesday whose release day is on or before `as_of` (end of day)."""
-    tuesday = as_of - timedelta(days=(as_of.weekday() - 1) % 7)
-    while cftc_release_date(tuesday) > as_of:
-        tuesday -= timedelta(days=7)
-    return tuesday
-
-
-def tic_expected_release(month_end: date) -> date:
-    """When TIC publishes month M, by convention: the 18th of month M+2 (the real release falls around the 15th to
-    the 18th; the emulator publishes on the next business day on or after this date)."""
-    return (month_end.replace(day=1) + relativedelta(months=2)).replace(day=TIC_RELEASE_DAY)
-
-
-def latest_tic_month_released(as_of: date) -> date:
-    """The latest month (its month-end date) TIC had published by `as_of`."""
-    month_end = as_of.replace(day=1) - timedelta(days=1)
-    while tic_expected_release(month_end) > as_of:
-        month_end = month_end.replace(day=1) - timedelta(days=1)
-    return month_end
-
-
-def mspd_release_date(month_end: date) -> date:
-    """The Monthly Statement of the Public Debt for month M comes out on the fourth business day of month M+1."""
-    day = month_end + timedelta(days=1)
-    for _ in range(3):
-        day = next_business_day(day, include=True) + timedelta(days=1)
-    return next_business_day(day, include=True)
-
-
-def latest_mspd_month_released(as_of: date) -> date:
-    """The latest month (its month-end date) whose MSPD was out by `as_of` (end of day)."""
-    month_end = as_of.replace(day=1) - timedelta(days=1)
-    while mspd_release_date(month_end) > as_of:
-        month_end = month_end.replace(day=1) - timedelta(days=1)
-    return month_end
-
-
-def point_in_time_cutoffs(as_of: date) -> dict[str, str]:
-    """The last date of each kind a build as of `as_of` may contain (the dbt vars the staging models filter on)."""
-    return {
-        "as_of": as_of.isoformat(),
-        "cftc_released_through": latest_cftc_report_released(as_of).isoformat(),
-        "tic_released_through": latest_tic_month_released(as_of).isoformat(),
-        "mspd_released_through": latest_mspd_month_released(as_of).isoformat(),
-    }

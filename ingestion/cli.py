@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 
 from ingestion import settings
-from ingestion.pipelines import PUBLIC_APIS, SOURCE_NAMES, run_ingest
+from ingestion.pipelines import PUBLIC_APIS, run_ingest
+from ingestion.registry import NAMES
 
 
 def parse_date(text: str) -> date:
@@ -29,9 +30,9 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         action="append",
-        choices=SOURCE_NAMES,
+        choices=NAMES,
         metavar="NAME",
-        help=f"load only this source (repeatable): {', '.join(SOURCE_NAMES)}",
+        help=f"load only this source (repeatable): {', '.join(NAMES)}",
     )
     parser.add_argument(
         "--full-refresh",

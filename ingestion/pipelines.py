@@ -24,57 +24,39 @@ from dlt.pipeline.exceptions import PipelineNeverRan
 from dlt.pipeline.helpers import pipeline_drop
 
 from ingestion import settings
-from ingestion.cftc_tff import cftc_tff
 from ingestion.common.lock import process_alive
 from ingestion.common.records import DriftReport
 from ingestion.common.warehouse import row_counts
-from ingestion.fed_custody import fed_custody
-from ingestion.funding_rates import funding_rates
-from ingestion.par_yield_curve import par_yield_curve
-from ingestion.primary_dealers import primary_dealers
-from ingestion.tic_holdings import tic_holdings
-from ingestion.treasury_auctions import treasury_auctions
-from ingestion.treasury_debt import treasury_debt
-
-SOURCE_NAMES = (
-    "treasury_auctions",
-    "par_yield_curve",
-    "cftc_tff",
-    "tic_holdings",
-    "primary_dealers",
-    "funding_rates",
-    "fed_custody",
-    "treasury_debt",
-)
-# The sources that take dlt's configuration for their own options (keyids, series ids, windows) beside base_url.
-SOURCES = {
-    "primary_dealers": primary_dealers,
-    "funding_rates": funding_rates,
-    "fed_custody": fed_custody,
-    "treasury_debt": treasury_debt,
-}
+from ingestion.registry import NAMES, source
 
 
-def dataset_name(source: str) -> str:
-    return f"raw_{source}"
+def dataset_name(name: str) -> str:
+    return source(name).dataset
 
 
 def make_source(name: str, base_url: str | None, as_of: date, drift: DriftReport):
-    kwargs = {"drift": drift}
-    if base_url is not None:
-        kwargs["base_url"] = base_url
-    if name == "treasury_auctions":
-        return treasury_auctions(as_of=as_of, **kwargs)
-    if name == "par_yield_curve":
-        return par_yield_curve(as_of=as_of, **kwargs)
-    if name == "cftc_tff":
-        return cftc_tff(as_of=as_of, **kwargs)
-    if name == "tic_holdings":
-        kwargs.pop("drift")  # fixed-layout text files: an unknown line is an error, not drift
-        return tic_holdings(as_of=as_of, **kwargs)
-    if name in SOURCES:
-        return SOURCES[name](as_of=as_of, **kwargs)
-    raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
+    """The registered source `name` as of `as_of`; its host from dlt's configuration unless `base_url` is given."""
+    settings.use_project_dlt_config()
+    return source(name).make(as_of, drift, base_url)
+
+
+def configured_host(name: str) -> str:
+    """The base URL the source will read, as dlt's configuration resolves it (environment, .dlt/config.toml)."""
+    settings.use_project_dlt_config()
+    return str(dlt.config.get(f"sources.{name}.base_url"))
+
+
+def public_host(name: str) -> str:
+    """The source's public host: the committed `.dlt/config.toml`, whatever the environment says."""
+    import tomllib
+
+    with (settings.PROJECT_ROOT / ".dlt" / "config.toml").open("rb") as file:
+        return tomllib.load(file)["sources"][name]["base_url"]
+
+
+def reads_public_host(name: str) -> bool:
+    """False when the source is pointed elsewhere (the emulator in sample mode, or a mirror)."""
+    return configured_host(name).rstrip("/") == public_host(name).rstrip("/")
 
 
 @cache
@@ -101,6 +83,7 @@ def _working_dir() -> Path:
 def make_pipeline(name: str, warehouse: Path) -> dlt.Pipeline:
     # One working folder per warehouse within the process, so two warehouses never share state.
     digest = hashlib.sha1(str(warehouse.resolve()).encode()).hexdigest()[:12]
+    settings.use_project_dlt_config()
     return dlt.pipeline(
         pipeline_name=f"treasury_{name}",
         destination=dlt.destinations.duckdb(str(warehouse)),
@@ -224,10 +207,9 @@ def run_ingest(
     warehouse = warehouse or settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     as_of = as_of or settings.as_of()
-    names = list(sources or SOURCE_NAMES)
+    names = list(sources or NAMES)
     for name in names:
-        if name not in SOURCE_NAMES:
-            raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
+        source(name)  # an unknown name fails before any source runs
     summary = IngestSummary(warehouse, as_of, hosts)
     urls = base_urls or {}
     for name in names:

@@ -1,9 +1,15 @@
-"""Settings shared by the CLI, the sources and the emulator: one environment variable per concept."""
+"""The names of the run settings and how they are parsed: one environment variable per concept, shared by the CLI,
+the sources, dbt's profile and Dagster's run-settings resource. Nothing here runs at import.
+
+dlt's own settings (every source's public host and options, telemetry off, one load worker, the replace strategy)
+are in `.dlt/config.toml`, which `use_project_dlt_config` makes dlt read from any working folder.
+"""
 
 from __future__ import annotations
 
 import os
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,25 +24,6 @@ SERVING_ENV = "TREASURY_SERVING"
 SAMPLE_ENV = "TREASURY_SAMPLE"
 # The date the run treats as today (the emulator's data horizon and the end of every fetch range).
 AS_OF_ENV = "TREASURY_AS_OF"
-
-# Public hosts; each is overridable through dlt config (`sources.<name>.base_url`) or its env var.
-FISCALDATA_BASE_URL = "https://api.fiscaldata.treasury.gov/services/api/fiscal_service"
-YIELD_CURVE_BASE_URL = "https://home.treasury.gov/resource-center/data-chart-center/interest-rates"
-CFTC_BASE_URL = "https://publicreporting.cftc.gov"
-TIC_BASE_URL = "https://ticdata.treasury.gov/resource-center/data-chart-center/tic/Documents"
-PRIMARY_DEALERS_BASE_URL = "https://markets.newyorkfed.org/api/pd"
-FUNDING_RATES_BASE_URL = "https://markets.newyorkfed.org/api"
-FRED_BASE_URL = "https://fred.stlouisfed.org/graph"
-
-# dlt, dbt and Dagster send nothing anywhere but the data hosts.
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-# A replaced table (TIC's current table) is swapped in one transaction from a staging copy, never truncated first.
-os.environ.setdefault("DESTINATION__REPLACE_STRATEGY", "insert-from-staging")
-# One load job at a time: DuckDB has one writer, and dlt's default of 20 parallel jobs held the CFTC load's peak memory
-# at about 1.4 GB instead of 1.0 GB on 2 cores, for no gain in time.
-os.environ.setdefault("LOAD__WORKERS", "1")
-# Every raw row carries the dlt load that wrote it (dlt leaves it off Arrow tables by default).
-os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 
 
 def warehouse_path() -> Path:
@@ -71,3 +58,22 @@ def load_dotenv(path: Path | None = None) -> bool:
 
     file = path or Path(".env")
     return file.is_file() and _load(file, override=False)
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def use_project_dlt_config() -> None:
+    """Let dlt read the project's `.dlt/config.toml` whatever the working folder, after the environment and a
+    `.dlt/` of the working folder (so `SOURCES__<NAME>__BASE_URL` and a local file still override it). Once per
+    process; the pipelines and sources call it before dlt resolves their configuration."""
+    import dlt
+    from dlt.common.configuration.providers import ConfigTomlProvider
+
+    class ProjectConfigToml(ConfigTomlProvider):
+        @property
+        def name(self) -> str:  # dlt keys providers by name; the working folder's config.toml has the plain one
+            return "project .dlt/config.toml"
+
+    dlt.config.register_provider(ProjectConfigToml(settings_dir=str(PROJECT_ROOT / ".dlt")))

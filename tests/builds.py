@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.emulator.server import Emulator, base_urls, serve
+from emulator.server import Emulator, base_urls, serve
 
 
 @cache

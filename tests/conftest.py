@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.emulator.server import base_urls, serve
-from ingestion.pipelines import SOURCE_NAMES
+from emulator.server import base_urls, serve
+from ingestion.registry import NAMES
 from tests.builds import point_sources_at, sample_urls
 from tests.faulty_api import FaultyAPI, emulated
 
@@ -43,7 +43,7 @@ def isolated_env(monkeypatch, tmp_path):
         "TREASURY_SAMPLE",
         "TREASURY_AS_OF",
         "TREASURY_SERVING",
-        *(f"SOURCES__{source.upper()}__BASE_URL" for source in SOURCE_NAMES),
+        *(f"SOURCES__{source.upper()}__BASE_URL" for source in NAMES),
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from ingestion.emulator.server import Emulator
+from emulator.server import Emulator
 
 
 @dataclass

@@ -57,24 +57,20 @@ from urllib.parse import parse_qsl
 
 import pyarrow as pa
 
+from emulator import fiscaldata, socrata
+from emulator import funding_rates as funding
+from emulator.fed_custody import BASE_PATH as FRED_ROOT
+from emulator.funding_rates import BASE_PATH as NYFED_ROOT
+from emulator.par_yield_curve import YIELD_CSV_PREFIX
+from emulator.primary_dealers import BASE_PATH as PD_ROOT
+from emulator.server import base_urls, serve
+from emulator.socrata import RESOURCE as SOCRATA_RESOURCE
+from emulator.tic_holdings import BASE_PATH as TIC_ROOT
+from emulator.tic_holdings import current_table_head
+from emulator.treasury_auctions import AUCTIONS_PATH, UPCOMING_PATH
+from emulator.treasury_debt import DEBT_TO_THE_PENNY_PATH, MSPD_TABLE_1_PATH
 from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, DATASET_ID, PCT_OF_OI, POSITIONS, TRADERS
 from ingestion.common.records import TEXT
-from ingestion.emulator import fiscaldata, funding, socrata
-from ingestion.emulator.server import (
-    AUCTIONS_PATH,
-    DEBT_TO_THE_PENNY_PATH,
-    FRED_ROOT,
-    MSPD_TABLE_1_PATH,
-    NYFED_ROOT,
-    PD_ROOT,
-    SOCRATA_RESOURCE,
-    TIC_ROOT,
-    UPCOMING_PATH,
-    YIELD_CSV_PREFIX,
-    base_urls,
-    serve,
-)
-from ingestion.emulator.tic import current_table_head
 from ingestion.tic_holdings.parser import parse_history
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
 from ingestion.treasury_debt.fields import DEBT_TO_THE_PENNY_FIELDS, MSPD_TABLE_1_FIELDS

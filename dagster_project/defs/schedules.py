@@ -11,42 +11,38 @@ checks.
 """
 
 import time
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import dagster as dg
-import duckdb
 
 from dagster_project.defs.quality.checks import FRESHNESS_CHECKS
-from dagster_project.lib import release_calendar
 from dagster_project.lib.build_status import BUILD_TAG, STAGE_TAG
-from dagster_project.lib.raw_suites import SUITES
 from ingestion import settings
-from ingestion.calendar import is_business_day
-from ingestion.common.warehouse import connect
-from ingestion.pipelines import SOURCE_NAMES
+from ingestion.common.source import Source
+from ingestion.registry import SOURCES
 
 TIMEZONE = "America/New_York"
 
 
-def raw_keys(source: str) -> list[dg.AssetKey]:
-    return [dg.AssetKey([s, table]) for s, table in SUITES if s == source]
+def raw_keys(source: Source) -> list[dg.AssetKey]:
+    return [dg.AssetKey([source.name, table]) for table in source.tables]
 
 
 PUBLISH_GROUP = dg.AssetSelection.groups("publish")
 REFRESH_JOBS = {
-    source: dg.define_asset_job(
-        f"refresh_{source}",
+    source.name: dg.define_asset_job(
+        f"refresh_{source.name}",
         selection=dg.AssetSelection.assets(*raw_keys(source)).downstream() - PUBLISH_GROUP,
-        description=f"Load {source}, rebuild and test every model downstream of it; `publish` follows in its own run.",
-        tags={"source": source},
+        description=f"Load {source.name}, rebuild and test every model downstream of it; `publish` follows in its "
+        "own run.",
+        tags={"source": source.name},
     )
-    for source in SOURCE_NAMES
+    for source in SOURCES.values()
 }
 REFRESH_ALL = dg.define_asset_job(
     "refresh_all",
     selection=dg.AssetSelection.all(),
-    description="Everything in one run: all eight sources, the whole dbt project with its tests, the raw-table checks, "
+    description="Everything in one run: every source, the whole dbt project with its tests, the raw-table checks, "
     "publish. In one run a failed source stops everything after it: the daily schedule and `treasury build` run "
     "the three stage jobs instead (ingest_all, transform_all, publish).",
 )
@@ -77,114 +73,29 @@ CHECK_FRESHNESS = dg.define_asset_job(
 )
 
 
-def _day(context: dg.ScheduleEvaluationContext) -> date:
-    return context.scheduled_execution_time.astimezone(release_calendar.NEW_YORK).date()
-
-
-def auctions_on(day: date) -> list[str] | None:
-    """Auctions scheduled on `day` per the published calendar (the serving file); None when it can't be read."""
-    try:
-        with connect(settings.serving_path()) as con:
-            rows = con.execute(
-                "select security_term || ' ' || security_type from staging.stg_treasury_auctions__upcoming_auctions "
-                "where auction_date = ? order by 1",
-                [day],
-            ).fetchall()
-    except duckdb.Error:
-        return None
-    return [r for (r,) in rows]
-
-
-def _on_release_days(
-    name: str, cron: str, source: str, description: str, releases_on: Callable[[date], bool], nothing_released: str
-) -> dg.ScheduleDefinition:
-    """A schedule for one source that runs only on the days `releases_on` says the source publishes."""
+def _refresh_schedule(source: Source) -> dg.ScheduleDefinition:
+    """The source's refresh job on its release calendar: a cron in New York time, skipping the days on which the
+    calendar says nothing is released (ingestion/<source>/releases.py)."""
+    refresh = source.refresh
 
     @dg.schedule(
-        name=name, cron_schedule=cron, job=REFRESH_JOBS[source], execution_timezone=TIMEZONE, description=description
+        name=refresh.schedule,
+        cron_schedule=refresh.cron,
+        job=REFRESH_JOBS[source.name],
+        execution_timezone=TIMEZONE,
+        description=refresh.description,
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
-        day = _day(context)
-        if not releases_on(day):
-            return dg.SkipReason(nothing_released.format(day=day))
-        return dg.RunRequest(run_key=f"{source}:{day}")
+        day = context.scheduled_execution_time.astimezone(settings.NEW_YORK).date()
+        planned = refresh.plan(day, settings.serving_path())
+        if planned.skip is not None:
+            return dg.SkipReason(planned.skip)
+        return dg.RunRequest(run_key=f"{source.name}:{day}", tags=planned.tags)
 
     return _schedule
 
 
-par_yields_on_business_day_evenings = _on_release_days(
-    "par_yields_on_business_day_evenings",
-    "30 18 * * 1-5",
-    "par_yield_curve",
-    "Business-day evenings at 18:30, after the Treasury publishes the day's curve.",
-    is_business_day,
-    "{day} is a bond-market holiday: no curve is published",
-)
-cftc_on_release_evenings = _on_release_days(
-    "cftc_on_release_evenings",
-    "0 17 * * 1-5",
-    "cftc_tff",
-    "17:00 on release days: Fridays, or the next business day after a week with a federal holiday.",
-    release_calendar.is_cftc_release_day,
-    "the CFTC releases no TFF report on {day}",
-)
-tic_around_monthly_release = _on_release_days(
-    "tic_around_monthly_release",
-    "30 16 15-21 * *",
-    "tic_holdings",
-    "16:30 on business days from the 15th to the 21st, the window of TIC's monthly release.",
-    release_calendar.is_tic_release_window,
-    "{day} is not a business day in TIC's release window",
-)
-
-primary_dealers_on_thursday_evenings = _on_release_days(
-    "primary_dealers_on_thursday_evenings",
-    "45 16 * * 4",
-    "primary_dealers",
-    "Thursdays at 16:45, after the NY Fed publishes the previous week's dealer statistics (about 16:15).",
-    lambda day: True,
-    "",
-)
-funding_rates_on_business_day_mornings = _on_release_days(
-    "funding_rates_on_business_day_mornings",
-    "30 8 * * 1-5",
-    "funding_rates",
-    "Business-day mornings at 08:30, after SOFR and the other reference rates for the day before (about 08:00).",
-    is_business_day,
-    "{day} is a bond-market holiday: no reference rates are published",
-)
-fed_custody_on_h41_evenings = _on_release_days(
-    "fed_custody_on_h41_evenings",
-    "0 18 * * 4",
-    "fed_custody",
-    "Thursdays at 18:00, after the H.4.1 (16:30) and FRED's update of the custody holdings.",
-    lambda day: True,
-    "",
-)
-treasury_debt_on_federal_business_days = _on_release_days(
-    "treasury_debt_on_federal_business_days",
-    "0 16 * * 1-5",
-    "treasury_debt",
-    "Federal business days at 16:00: Debt to the Penny for the day before, and the MSPD on its fourth business day.",
-    release_calendar.is_federal_business_day,
-    "{day} is a federal holiday: FiscalData publishes no Debt to the Penny",
-)
-
-
-@dg.schedule(
-    cron_schedule="30 13 * * 1-5",
-    job=REFRESH_JOBS["treasury_auctions"],
-    execution_timezone=TIMEZONE,
-    description="13:30 on auction days (per upcoming_auctions), after the 11:30 and 13:00 results.",
-)
-def auctions_on_auction_day_afternoons(context: dg.ScheduleEvaluationContext):
-    day = _day(context)
-    scheduled = auctions_on(day)
-    if scheduled == []:
-        return dg.SkipReason(f"no auction is scheduled on {day}")
-    # When the calendar cannot be read (no serving file yet), refresh anyway: an extra run costs little.
-    return dg.RunRequest(run_key=f"treasury_auctions:{day}", tags={"auctions": ", ".join(scheduled or ["unknown"])})
-
+REFRESH_SCHEDULES = [_refresh_schedule(source) for source in SOURCES.values()]
 
 full_refresh_daily = dg.ScheduleDefinition(
     name="full_refresh_daily",
@@ -261,16 +172,5 @@ def schedules() -> dg.Definitions:
     return dg.Definitions(
         jobs=[*REFRESH_JOBS.values(), REFRESH_ALL, *STAGES.values(), CHECK_FRESHNESS],
         sensors=[continue_the_build],
-        schedules=[
-            par_yields_on_business_day_evenings,
-            auctions_on_auction_day_afternoons,
-            cftc_on_release_evenings,
-            tic_around_monthly_release,
-            primary_dealers_on_thursday_evenings,
-            funding_rates_on_business_day_mornings,
-            fed_custody_on_h41_evenings,
-            treasury_debt_on_federal_business_days,
-            full_refresh_daily,
-            freshness_every_morning,
-        ],
+        schedules=[*REFRESH_SCHEDULES, full_refresh_daily, freshness_every_morning],
     )

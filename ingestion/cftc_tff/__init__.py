@@ -30,15 +30,15 @@ import pyarrow as pa
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 from requests import Response
 
-from ingestion.calendar import latest_cftc_report_released
+from ingestion.cftc_tff import expectations, releases
 from ingestion.cftc_tff.fields import DATASET_ID, POSITIONS, REPORT_DATE, TFF_FIELDS, TFF_REQUIRED
 from ingestion.common.http import http_errors, json_page_hook, log, rest_client
 from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after, schema_for_first_load
+from ingestion.common.source import Source
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
-from ingestion.settings import CFTC_BASE_URL
 from ingestion.settings import as_of as default_as_of
 
-SOURCE = "cftc_tff"
+NAME = "cftc_tff"
 HISTORY_START = date(2006, 1, 1)
 KEY = (REPORT_DATE, "cftc_contract_market_code")
 
@@ -57,9 +57,9 @@ def _socrata_page_problem(body) -> str | None:
     return None if isinstance(body, list) else f"expected a JSON array of rows, got {type(body).__name__}"
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def cftc_tff(
-    base_url: str = CFTC_BASE_URL,
+    base_url: str = dlt.config.value,
     dataset_id: str = DATASET_ID,
     page_size: int = 10000,
     lookback_days: int = 28,
@@ -68,14 +68,14 @@ def cftc_tff(
 ):
     """TFF futures-only positions released by `as_of`: the current value per key and every published vintage."""
     drift = drift if drift is not None else DriftReport()
-    resource = f"{SOURCE}.tff_futures_only"
+    resource = f"{NAME}.tff_futures_only"
 
     @dlt.resource(name="tff_pages", selected=False)
     def tff_pages(
         report_date=dlt.sources.incremental(REPORT_DATE, initial_value=HISTORY_START, lag=lookback_days),
     ) -> Iterator[pa.Table]:
         # When the pages are read (the release calendar loads pandas: not needed to declare the source).
-        last_report = latest_cftc_report_released(as_of or default_as_of())
+        last_report = releases.latest_report_released(as_of or default_as_of())
         params = {
             "$where": f"{REPORT_DATE} >= '{report_date.start_value.isoformat()}T00:00:00' "
             f"AND {REPORT_DATE} <= '{last_report.isoformat()}T00:00:00'",
@@ -141,3 +141,14 @@ def cftc_tff(
         tff_pages, "tff_futures_only", primary_key=KEY, merge_key=REPORT_DATE, columns=columns
     )
     return tff_pages, current, vintages
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="CFTC Traders in Financial Futures positions (Socrata)",
+    dlt_source=cftc_tff,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+    cutoffs=releases.cutoffs,
+)

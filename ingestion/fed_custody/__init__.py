@@ -29,10 +29,11 @@ import pyarrow.csv as pv
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DriftReport, KeyGuard, reject_after, schema_for_first_load
-from ingestion.settings import FRED_BASE_URL
+from ingestion.common.source import Source
+from ingestion.fed_custody import expectations, releases
 from ingestion.settings import as_of as default_as_of
 
-SOURCE = "fed_custody"
+NAME = "fed_custody"
 SERIES_IDS = ("WMTSECL1", "IORB")
 KEY = ("series_id", "observation_date")
 DATE_HEADERS = ("observation_date", "DATE")
@@ -44,7 +45,7 @@ HISTORY_START = date(1776, 7, 4)  # FRED's own default for cosd: the whole histo
 
 def parse_fredgraph(text: str, series_ids: list[str] | tuple[str, ...], *, where: str) -> pa.Table:
     """A fredgraph.csv body as a long table (series_id, observation_date, value) for `series_ids`."""
-    source = f"{SOURCE}.observations"
+    source = f"{NAME}.observations"
     if not text.strip():
         raise SourceDataError(source, where, "empty body (expected a CSV with a date column and the series)")
     names = text.split("\n", 1)[0].strip().split(",")
@@ -120,9 +121,9 @@ def _is_number(value: str) -> bool:
     return True
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def fed_custody(
-    base_url: str = FRED_BASE_URL,
+    base_url: str = dlt.config.value,
     series_ids: Sequence[str] = SERIES_IDS,
     lookback_days: int = 35,
     as_of: date | None = None,
@@ -141,13 +142,13 @@ def fed_custody(
     def observations() -> Iterator[pa.Table]:
         state = dlt.current.resource_state().setdefault("latest_by_series", {})
         session = make_session()
-        keys = KeyGuard(f"{SOURCE}.observations", KEY)
+        keys = KeyGuard(f"{NAME}.observations", KEY)
         empty = None
         for series in series_ids:
             latest = state.get(series)
             start = date.fromisoformat(latest) - timedelta(days=lookback_days) if latest else HISTORY_START
             params = {"id": series, "cosd": start.isoformat(), "coed": as_of.isoformat()}
-            with http_errors(f"{SOURCE}.observations", url):
+            with http_errors(f"{NAME}.observations", url):
                 response = session.get(url, params=params)
             table = parse_fredgraph(response.text, [series], where=response.url)
             keys.check(table, response.url)
@@ -155,14 +156,14 @@ def fed_custody(
                 table,
                 "observation_date",
                 as_of,
-                source=f"{SOURCE}.observations",
+                source=f"{NAME}.observations",
                 where=response.url,
                 key_fields=KEY,
                 why="after the as-of date",
             )
             # The start bound is the server's to apply; rows before it would only be merged again.
             table = table.filter(pc.greater_equal(table["observation_date"], pa.scalar(start, pa.date32())))
-            log.info("%s.observations: %s, %d rows from %s", SOURCE, series, table.num_rows, start)
+            log.info("%s.observations: %s, %d rows from %s", NAME, series, table.num_rows, start)
             if table.num_rows:
                 newest = pc.max(table["observation_date"]).as_py()
                 state[series] = max(newest, date.fromisoformat(latest) if latest else newest).isoformat()
@@ -173,3 +174,13 @@ def fed_custody(
             yield from schema_for_first_load(["observations"], empty)
 
     return observations
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="FRED: Fed custody holdings for foreign official accounts, IORB",
+    dlt_source=fed_custody,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+)

@@ -41,10 +41,11 @@ from ingestion.common.records import (
     reject_after,
     schema_for_first_load,
 )
-from ingestion.settings import FUNDING_RATES_BASE_URL
+from ingestion.common.source import Source
+from ingestion.funding_rates import expectations, releases
 from ingestion.settings import as_of as default_as_of
 
-SOURCE = "funding_rates"
+NAME = "funding_rates"
 RATE_TYPES = {"sofr": "secured", "bgcr": "secured", "tgcr": "secured", "effr": "unsecured", "obfr": "unsecured"}
 RATES_START = date(2016, 3, 1)  # OBFR's first day and EFFR's current method; SOFR, BGCR and TGCR begin 2018-04-02
 OPERATIONS_START = date(2013, 9, 23)  # the first overnight reverse repo operations
@@ -151,7 +152,7 @@ def read_json(response, source: str):
 
 def parse_rates(body, *, where: str, drift: DriftReport | None = None) -> pa.Table:
     """A `rates/.../search.json` (or `all/latest.json`) answer: one row per (type, effective_date)."""
-    source = f"{SOURCE}.reference_rates"
+    source = f"{NAME}.reference_rates"
     if not isinstance(body, dict) or not isinstance(body.get("refRates"), list):
         raise SourceDataError(source, where, "body has no 'refRates' list")
     records = [_flat(r) if isinstance(r, dict) else r for r in body["refRates"]]
@@ -174,7 +175,7 @@ def parse_rates(body, *, where: str, drift: DriftReport | None = None) -> pa.Tab
 
 def parse_operations(body, *, where: str, drift: DriftReport | None = None) -> tuple[pa.Table, pa.Table, pa.Table]:
     """A `rp/.../results/*.json` answer: (operations, details, propositions)."""
-    source = f"{SOURCE}.repo_operations"
+    source = f"{NAME}.repo_operations"
     repo = body.get("repo") if isinstance(body, dict) else None
     if not isinstance(repo, dict) or not isinstance(repo.get("operations"), list):
         raise SourceDataError(source, where, "body has no 'repo.operations' list")
@@ -217,9 +218,9 @@ def parse_operations(body, *, where: str, drift: DriftReport | None = None) -> t
     return tables
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def funding_rates(
-    base_url: str = FUNDING_RATES_BASE_URL,
+    base_url: str = dlt.config.value,
     rate_types: Sequence[str] = tuple(RATE_TYPES),
     refetch_days: int = 90,
     as_of: date | None = None,
@@ -244,25 +245,25 @@ def funding_rates(
         effective_date=dlt.sources.incremental("effective_date", initial_value=RATES_START, lag=refetch_days),
     ) -> Iterator[pa.Table]:
         session = make_session()
-        keys = KeyGuard(f"{SOURCE}.reference_rates", RATE_KEY)
+        keys = KeyGuard(f"{NAME}.reference_rates", RATE_KEY)
         loaded, table = 0, None
         for rate in rate_types:
             url = f"{root}/rates/{RATE_TYPES[rate]}/{rate}/search.json"
             params = {"startDate": effective_date.start_value.isoformat(), "endDate": published_through.isoformat()}
-            with http_errors(f"{SOURCE}.reference_rates", url):
+            with http_errors(f"{NAME}.reference_rates", url):
                 response = session.get(url, params=params)
-            table = parse_rates(read_json(response, f"{SOURCE}.reference_rates"), where=response.url, drift=drift)
+            table = parse_rates(read_json(response, f"{NAME}.reference_rates"), where=response.url, drift=drift)
             keys.check(table, response.url)
             reject_after(
                 table,
                 "effective_date",
                 published_through,
-                source=f"{SOURCE}.reference_rates",
+                source=f"{NAME}.reference_rates",
                 where=response.url,
                 key_fields=RATE_KEY,
                 why="not yet published on the as-of date",
             )
-            log.info("%s.reference_rates: %s, %d days", SOURCE, rate.upper(), table.num_rows)
+            log.info("%s.reference_rates: %s, %d days", NAME, rate.upper(), table.num_rows)
             loaded += table.num_rows
             if table.num_rows:
                 yield table
@@ -276,23 +277,23 @@ def funding_rates(
         if start not in fetched:
             url = f"{root}/rp/all/all/results/search.json"
             params = {"startDate": start.isoformat(), "endDate": as_of.isoformat()}
-            with http_errors(f"{SOURCE}.repo_operations", url):
+            with http_errors(f"{NAME}.repo_operations", url):
                 response = make_session().get(url, params=params)
-            tables = parse_operations(read_json(response, f"{SOURCE}.repo_operations"), where=response.url, drift=drift)
-            KeyGuard(f"{SOURCE}.repo_operations", OPERATION_KEY).check(tables[0], response.url)
-            KeyGuard(f"{SOURCE}.repo_operation_details", DETAIL_KEY).check(tables[1], response.url)
-            KeyGuard(f"{SOURCE}.repo_operation_propositions", PROPOSITION_KEY).check(tables[2], response.url)
+            tables = parse_operations(read_json(response, f"{NAME}.repo_operations"), where=response.url, drift=drift)
+            KeyGuard(f"{NAME}.repo_operations", OPERATION_KEY).check(tables[0], response.url)
+            KeyGuard(f"{NAME}.repo_operation_details", DETAIL_KEY).check(tables[1], response.url)
+            KeyGuard(f"{NAME}.repo_operation_propositions", PROPOSITION_KEY).check(tables[2], response.url)
             for table, key in zip(tables, (OPERATION_KEY, DETAIL_KEY, PROPOSITION_KEY)):
                 reject_after(
                     table,
                     "operation_date",
                     as_of,
-                    source=f"{SOURCE}.repo_operations",
+                    source=f"{NAME}.repo_operations",
                     where=response.url,
                     key_fields=key,
                     why="after the as-of date",
                 )
-            log.info("%s.repo_operations: %d operations from %s", SOURCE, tables[0].num_rows, start)
+            log.info("%s.repo_operations: %d operations from %s", NAME, tables[0].num_rows, start)
             fetched[start] = tables
         return fetched[start]
 
@@ -320,3 +321,13 @@ def funding_rates(
         _operation_resource("repo_operation_details", 1, DETAIL_KEY),
         _operation_resource("repo_operation_propositions", 2, PROPOSITION_KEY),
     )
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="NY Fed reference rates and repo operations",
+    dlt_source=funding_rates,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+)

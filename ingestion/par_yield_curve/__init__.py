@@ -21,11 +21,12 @@ import pyarrow.compute as pc
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DECIMAL_TYPE, DriftReport, schema_for_first_load
+from ingestion.common.source import Source
+from ingestion.par_yield_curve import expectations, releases
 from ingestion.par_yield_curve.parser import TENOR_COLUMNS, parse_csv
-from ingestion.settings import YIELD_CURVE_BASE_URL
 from ingestion.settings import as_of as default_as_of
 
-SOURCE = "par_yield_curve"
+NAME = "par_yield_curve"
 HISTORY_START = date(1990, 1, 1)
 CSV_PATH = "daily-treasury-rates.csv/{year}/all"
 
@@ -37,9 +38,9 @@ def year_url(base_url: str, year: int) -> tuple[str, dict[str, str]]:
     )
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def par_yield_curve(
-    base_url: str = YIELD_CURVE_BASE_URL,
+    base_url: str = dlt.config.value,
     as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
@@ -62,22 +63,22 @@ def par_yield_curve(
         loaded, table = 0, None
         for year in range(first_year, end.year + 1):
             url, params = year_url(base_url, year)
-            with http_errors(f"{SOURCE}.daily_par_yields", url):
+            with http_errors(f"{NAME}.daily_par_yields", url):
                 response = session.get(url, params=params)
             table = parse_csv(
-                response.text, source=f"{SOURCE}.daily_par_yields", where=f"year {year} ({response.url})", drift=drift
+                response.text, source=f"{NAME}.daily_par_yields", where=f"year {year} ({response.url})", drift=drift
             )
             other_years = table.filter(pc.not_equal(pc.year(table["curve_date"]), year))["curve_date"].to_pylist()
             if other_years:
                 raise SourceDataError(
-                    f"{SOURCE}.daily_par_yields",
+                    f"{NAME}.daily_par_yields",
                     f"year {year} ({response.url})",
                     f"{len(other_years)} row(s) dated outside {year}: {', '.join(map(str, other_years[:5]))}",
                 )
             # The file holds the whole year; a run as of an earlier day keeps the days up to it.
             table = table.filter(pc.less_equal(table["curve_date"], pa.scalar(end, pa.date32())))
             loaded += table.num_rows
-            log.info("%s.daily_par_yields: year %d, %d rows (%d so far)", SOURCE, year, table.num_rows, loaded)
+            log.info("%s.daily_par_yields: year %d, %d rows (%d so far)", NAME, year, table.num_rows, loaded)
             if table.num_rows:
                 yield table
         if not loaded:
@@ -89,3 +90,13 @@ def par_yield_curve(
             yield from schema_for_first_load(["daily_par_yields"], empty)
 
     return daily_par_yields
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="the daily par yield curve (Treasury)",
+    dlt_source=par_yield_curve,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+)

@@ -30,10 +30,11 @@ import pyarrow.compute as pc
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session, parse_json_once
 from ingestion.common.records import DATE, DECIMAL, TEXT, DriftReport, KeyGuard, records_to_table, schema_for_first_load
-from ingestion.settings import PRIMARY_DEALERS_BASE_URL
+from ingestion.common.source import Source
+from ingestion.primary_dealers import expectations, releases
 from ingestion.settings import as_of as default_as_of
 
-SOURCE = "primary_dealers"
+NAME = "primary_dealers"
 HISTORY_START = date(1998, 1, 1)
 KEY = ("keyid", "asofdate")
 SUPPRESSED = "*"  # the NY Fed's missing-value token
@@ -83,7 +84,7 @@ def _timeseries(body, source: str, where: str, key: str) -> list:
 
 def parse_timeseries(body, *, keyid: str, series_break: str, where: str, drift: DriftReport | None = None) -> pa.Table:
     """One `get/.../{keyid}.json` answer as a typed table (asofdate, keyid, value $m, series_break)."""
-    source = f"{SOURCE}.dealer_statistics"
+    source = f"{NAME}.dealer_statistics"
     records = _timeseries(body, source, where, "timeseries")
     for record in records:
         if isinstance(record, dict) and record.get("keyid") != keyid:
@@ -108,9 +109,9 @@ def keyid_url(base_url: str, keyid: str, series_break: str = CURRENT) -> str:
     )
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def primary_dealers(
-    base_url: str = PRIMARY_DEALERS_BASE_URL,
+    base_url: str = dlt.config.value,
     keyids: Sequence[str] = CURRENT_KEYIDS,
     series_breaks: dict[str, list[str]] | None = None,
     lookback_days: int = 28,
@@ -134,30 +135,40 @@ def primary_dealers(
         asofdate=dlt.sources.incremental("asofdate", initial_value=HISTORY_START, lag=lookback_days),
     ) -> Iterator[pa.Table]:
         session = make_session()
-        keys = KeyGuard(f"{SOURCE}.dealer_statistics", KEY)
+        keys = KeyGuard(f"{NAME}.dealer_statistics", KEY)
         loaded, empty = 0, None
         for keyid, series_break in requests:
             url = keyid_url(base_url, keyid, series_break)
-            with http_errors(f"{SOURCE}.dealer_statistics", url):
+            with http_errors(f"{NAME}.dealer_statistics", url):
                 response = session.get(url)
             try:
                 body = parse_json_once(response)
             except ValueError as exc:
-                raise SourceDataError(f"{SOURCE}.dealer_statistics", url, f"body is not JSON ({exc})") from exc
+                raise SourceDataError(f"{NAME}.dealer_statistics", url, f"body is not JSON ({exc})") from exc
             table = parse_timeseries(body, keyid=keyid, series_break=series_break, where=url, drift=drift)
             empty = table.slice(0, 0)
             if table.num_rows == 0:
                 drift.missing_fields.add(f"keyid {keyid} ({series_break}: no observations)")
-                log.warning("%s.dealer_statistics: %s answered no observations (%s)", SOURCE, keyid, url)
+                log.warning("%s.dealer_statistics: %s answered no observations (%s)", NAME, keyid, url)
                 continue
             keys.check(table, url)
             # Weeks not yet published on the as-of date (a build of an earlier date, or this week's Wednesday).
             table = table.filter(pc.less_equal(table["asofdate"], pa.scalar(published_through, pa.date32())))
             loaded += table.num_rows
-            log.info("%s.dealer_statistics: %s, %d weeks (%d rows so far)", SOURCE, keyid, table.num_rows, loaded)
+            log.info("%s.dealer_statistics: %s, %d weeks (%d rows so far)", NAME, keyid, table.num_rows, loaded)
             if table.num_rows:
                 yield table
         if not loaded and empty is not None:
             yield from schema_for_first_load(["dealer_statistics"], empty)
 
     return dealer_statistics
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="NY Fed primary dealer statistics",
+    dlt_source=primary_dealers,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+)

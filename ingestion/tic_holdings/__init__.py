@@ -30,16 +30,17 @@ from datetime import date, datetime
 import dlt
 import pyarrow as pa
 
-from ingestion.calendar import tic_expected_release
 from ingestion.common.errors import SourceDataError
 from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DECIMAL_TYPE
+from ingestion.common.source import Source
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
-from ingestion.settings import NEW_YORK, TIC_BASE_URL
+from ingestion.settings import NEW_YORK
 from ingestion.settings import as_of as default_as_of
+from ingestion.tic_holdings import expectations, releases
 from ingestion.tic_holdings.parser import Holding, combine, parse_current, parse_history
 
-SOURCE = "tic_holdings"
+NAME = "tic_holdings"
 KEY = ("month_end", "country", "is_comparison_series")
 
 SCHEMA = pa.schema(
@@ -110,15 +111,15 @@ def _check_complete(rows: list[Holding], state: dict, resource: str, where: str)
     state["coverage"] = {"first": months[0].isoformat(), "last": months[-1].isoformat(), "months": len(months)}
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def tic_holdings(
-    base_url: str = TIC_BASE_URL,
+    base_url: str = dlt.config.value,
     current_file: str = "slt_table5.txt",
     history_file: str = "mfhhis01.txt",
     as_of: date | None = None,
 ):
     """Major foreign holders published by `as_of`: current values per (month, country) and every vintage."""
-    resource = f"{SOURCE}.major_foreign_holders"
+    resource = f"{NAME}.major_foreign_holders"
     end = as_of or default_as_of()
 
     def fetch(name: str) -> tuple[str, str]:
@@ -148,7 +149,7 @@ def tic_holdings(
                 f"month(s) after today ({today}): {', '.join(f'{m:%Y-%m}' for m in impossible[:5])}",
             )
         _check_complete(rows, dlt.current.resource_state(), resource, f"{current_file} and {history_file}")
-        published = [h for h in rows if tic_expected_release(h.month_end) <= end]
+        published = [h for h in rows if releases.expected_release(h.month_end) <= end]
         if len(published) < len(rows):
             unpublished = sorted({h.month_end for h in rows} - {h.month_end for h in published})
             log.info(
@@ -174,3 +175,15 @@ def tic_holdings(
         current_disposition="replace",
     )
     return tic_files, current, vintages
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="TIC major foreign holders of Treasuries (Treasury text files)",
+    dlt_source=tic_holdings,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+    cutoffs=releases.cutoffs,
+    reports_drift=False,  # fixed-layout text files: an unknown line is an error, not drift
+)

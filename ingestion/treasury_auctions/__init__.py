@@ -28,8 +28,9 @@ import pyarrow as pa
 
 from ingestion.common.fiscaldata import MAX_PAGE_SIZE, typed_pages
 from ingestion.common.records import DriftReport
-from ingestion.settings import FISCALDATA_BASE_URL
+from ingestion.common.source import Source
 from ingestion.settings import as_of as default_as_of
+from ingestion.treasury_auctions import expectations, releases
 from ingestion.treasury_auctions.fields import (
     AUCTIONS_QUERY_FIELDS,
     AUCTIONS_REQUIRED,
@@ -37,7 +38,7 @@ from ingestion.treasury_auctions.fields import (
     UPCOMING_REQUIRED,
 )
 
-SOURCE = "treasury_auctions"
+NAME = "treasury_auctions"
 AUCTIONS_ENDPOINT = "v1/accounting/od/auctions_query"
 UPCOMING_ENDPOINT = "v1/accounting/od/upcoming_auctions"
 HISTORY_START = date(1979, 1, 1)
@@ -46,9 +47,9 @@ KEY = ("cusip", "auction_date")
 CALENDAR_HORIZON_DAYS = 400
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def treasury_auctions(
-    base_url: str = FISCALDATA_BASE_URL,
+    base_url: str = dlt.config.value,
     page_size: int = MAX_PAGE_SIZE,
     lookback_days: int = 30,
     as_of: date | None = None,
@@ -77,7 +78,7 @@ def treasury_auctions(
         }
         limits = {"auction_date": (as_of, "not yet auctioned on the as-of date")}
         yield from typed_pages(
-            f"{SOURCE}.auctions_query",
+            f"{NAME}.auctions_query",
             base_url,
             AUCTIONS_ENDPOINT,
             params,
@@ -110,7 +111,7 @@ def treasury_auctions(
             ),
         }
         yield from typed_pages(
-            f"{SOURCE}.upcoming_auctions",
+            f"{NAME}.upcoming_auctions",
             base_url,
             UPCOMING_ENDPOINT,
             params,
@@ -122,3 +123,13 @@ def treasury_auctions(
         )
 
     return auctions_query, upcoming_auctions
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="Treasury auction results and the auction calendar (FiscalData)",
+    dlt_source=treasury_auctions,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+)

@@ -23,11 +23,11 @@ from datetime import date, timedelta
 import dlt
 import pyarrow as pa
 
-from ingestion.calendar import latest_mspd_month_released
 from ingestion.common.fiscaldata import MAX_PAGE_SIZE, typed_pages
 from ingestion.common.records import DriftReport
-from ingestion.settings import FISCALDATA_BASE_URL
+from ingestion.common.source import Source
 from ingestion.settings import as_of as default_as_of
+from ingestion.treasury_debt import expectations, releases
 from ingestion.treasury_debt.fields import (
     DEBT_TO_THE_PENNY_FIELDS,
     DEBT_TO_THE_PENNY_REQUIRED,
@@ -35,7 +35,7 @@ from ingestion.treasury_debt.fields import (
     MSPD_TABLE_1_REQUIRED,
 )
 
-SOURCE = "treasury_debt"
+NAME = "treasury_debt"
 DEBT_TO_THE_PENNY_ENDPOINT = "v2/accounting/od/debt_to_penny"
 MSPD_TABLE_1_ENDPOINT = "v1/debt/mspd/mspd_table_1"
 DEBT_TO_THE_PENNY_START = date(1993, 4, 1)  # the first record FiscalData serves
@@ -44,9 +44,9 @@ MSPD_KEY = ("record_date", "security_type_desc", "security_class_desc")
 NOT_YET_PUBLISHED = "not yet published on the as-of date"
 
 
-@dlt.source(name=SOURCE)
+@dlt.source(name=NAME)
 def treasury_debt(
-    base_url: str = FISCALDATA_BASE_URL,
+    base_url: str = dlt.config.value,
     page_size: int = MAX_PAGE_SIZE,
     lookback_days: int = 45,
     as_of: date | None = None,
@@ -75,7 +75,7 @@ def treasury_debt(
             "page[size]": page_size,
         }
         yield from typed_pages(
-            f"{SOURCE}.debt_to_the_penny",
+            f"{NAME}.debt_to_the_penny",
             base_url,
             DEBT_TO_THE_PENNY_ENDPOINT,
             params,
@@ -95,7 +95,7 @@ def treasury_debt(
     def mspd_table_1(
         record_date=dlt.sources.incremental("record_date", initial_value=MSPD_START, lag=lookback_days),
     ) -> Iterator[pa.Table]:
-        published_through = latest_mspd_month_released(as_of)
+        published_through = releases.latest_mspd_month_released(as_of)
         params = {
             "filter": f"record_date:gte:{record_date.start_value.isoformat()},"
             f"record_date:lte:{published_through.isoformat()}",
@@ -103,7 +103,7 @@ def treasury_debt(
             "page[size]": page_size,
         }
         yield from typed_pages(
-            f"{SOURCE}.mspd_table_1",
+            f"{NAME}.mspd_table_1",
             base_url,
             MSPD_TABLE_1_ENDPOINT,
             params,
@@ -115,3 +115,14 @@ def treasury_debt(
         )
 
     return debt_to_the_penny, mspd_table_1
+
+
+SOURCE = Source(
+    name=NAME,
+    summary="Debt to the Penny and the MSPD (FiscalData)",
+    dlt_source=treasury_debt,
+    suites=expectations.SUITES,
+    assess=releases.assess,
+    refresh=releases.REFRESH,
+    cutoffs=releases.cutoffs,
+)

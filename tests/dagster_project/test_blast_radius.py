@@ -20,8 +20,13 @@ import duckdb
 import pytest
 
 from dagster_project.lib.dbt import DBT_DIR
-from ingestion.emulator.server import FISCALDATA_ROOT, FRED_ROOT, PD_ROOT, TIC_ROOT, YIELD_ROOT, base_urls, serve
-from ingestion.pipelines import SOURCE_NAMES
+from emulator.fed_custody import BASE_PATH as FRED_ROOT
+from emulator.fiscaldata import ROOT as FISCALDATA_ROOT
+from emulator.par_yield_curve import BASE_PATH as YIELD_ROOT
+from emulator.primary_dealers import BASE_PATH as PD_ROOT
+from emulator.server import base_urls, serve
+from emulator.tic_holdings import BASE_PATH as TIC_ROOT
+from ingestion.registry import NAMES
 from tests.dagster_project.test_build_faults import build
 from tests.faulty_api import emulated
 
@@ -149,7 +154,7 @@ def marts_by_source() -> dict[str, set[str]]:
     """source -> the marts that depend on it (from dbt's manifest)."""
     manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
     parents = manifest["parent_map"]
-    result: dict[str, set[str]] = {name: set() for name in SOURCE_NAMES}
+    result: dict[str, set[str]] = {name: set() for name in NAMES}
     for uid, node in manifest["nodes"].items():
         if node["resource_type"] != "model" or node["schema"] != "marts":
             continue
@@ -187,7 +192,7 @@ def build_status(serving: Path) -> dict[str, tuple]:
 
 
 # Build k (as of the k-th business day after the sample build): two sources fail with a 500, two hold a bad row.
-ORDER = list(SOURCE_NAMES)
+ORDER = list(NAMES)
 PLAN = [
     (date(2025, 7, 1), set(ORDER[0:2]), set(ORDER[2:4])),
     (date(2025, 7, 2), set(ORDER[2:4]), set(ORDER[4:6])),

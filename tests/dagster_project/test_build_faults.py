@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from dagster_project.lib.dbt import DBT_DIR
-from ingestion.emulator.server import base_urls, serve
+from emulator.server import base_urls, serve
 from tests.conftest import AS_OF
 from tests.dagster_project.test_publish import digest
 from tests.faulty_api import emulated

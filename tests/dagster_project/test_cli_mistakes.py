@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project.cli import build_parser
-from ingestion.pipelines import SOURCE_NAMES
+from ingestion.registry import NAMES
 
 TREASURY = [sys.executable, "-m", "dagster_project.cli"]
 
@@ -122,7 +122,7 @@ def test_the_emulator_help_lists_all_eight_sources():
     result = treasury("emulator", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    for source in SOURCE_NAMES:
+    for source in NAMES:
         assert source in text, (source, text)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.emulator.server import base_urls, serve
+from emulator.server import base_urls, serve
 from tests.conftest import AS_OF
 from tests.dagster_project.test_build_faults import _alive, digest
 from tests.faulty_api import emulated

@@ -10,7 +10,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.emulator.server import base_urls, serve
+from emulator.server import base_urls, serve
 from ingestion.pipelines import run_ingest
 from tests.faulty_api import emulated
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from dagster_project.lib.raw_suites import SUITES, validate
+from dagster_project.quality.engine import validate
+from ingestion.registry import SUITES
 
 
 @pytest.fixture

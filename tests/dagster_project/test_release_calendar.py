@@ -8,10 +8,19 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.lib import release_calendar as rc
+from ingestion.cftc_tff import releases as cftc
+from ingestion.common.freshness import judged_at
+from ingestion.fed_custody import releases as custody
+from ingestion.funding_rates import releases as funding
+from ingestion.par_yield_curve import releases as curve
+from ingestion.primary_dealers import releases as dealers
+from ingestion.registry import SOURCES
+from ingestion.settings import NEW_YORK
+from ingestion.tic_holdings import releases as tic
+from ingestion.treasury_debt import releases as debt
 from tests.conftest import AS_OF, use_sample_env
 
-NY = rc.NEW_YORK
+NY = NEW_YORK
 
 
 def ny(text: str) -> datetime:
@@ -28,7 +37,7 @@ def ny(text: str) -> datetime:
     ],
 )
 def test_par_yields_are_due_by_the_next_business_day_evening(now, due):
-    assert rc.par_yields_due(ny(now)) == date.fromisoformat(due)
+    assert curve.curve_due(ny(now)) == date.fromisoformat(due)
 
 
 @pytest.mark.parametrize(
@@ -42,54 +51,54 @@ def test_par_yields_are_due_by_the_next_business_day_evening(now, due):
     ],
 )
 def test_cftc_releases_on_friday_unless_a_federal_holiday_falls_in_the_week(tuesday, release):
-    assert rc.cftc_release_date(date.fromisoformat(tuesday)) == date.fromisoformat(release)
-    assert rc.is_cftc_release_day(date.fromisoformat(release))
+    assert cftc.release_date(date.fromisoformat(tuesday)) == date.fromisoformat(release)
+    assert cftc.is_release_day(date.fromisoformat(release))
 
 
 def test_cftc_reports_are_due_the_day_after_release():
-    assert rc.cftc_report_due(ny("2025-06-28 23:59")) == date(2025, 6, 17)
-    assert rc.cftc_report_due(ny("2025-06-29 00:00")) == date(2025, 6, 24)
-    assert rc.cftc_report_due(ny("2025-12-02 00:00")) == date(2025, 11, 18)  # Thanksgiving week released Monday
-    assert rc.cftc_report_due(ny("2025-12-03 00:00")) == date(2025, 11, 25)
-    assert not rc.is_cftc_release_day(date(2025, 11, 28))
+    assert cftc.report_due(ny("2025-06-28 23:59")) == date(2025, 6, 17)
+    assert cftc.report_due(ny("2025-06-29 00:00")) == date(2025, 6, 24)
+    assert cftc.report_due(ny("2025-12-02 00:00")) == date(2025, 11, 18)  # Thanksgiving week released Monday
+    assert cftc.report_due(ny("2025-12-03 00:00")) == date(2025, 11, 25)
+    assert not cftc.is_release_day(date(2025, 11, 28))
 
 
 def test_tic_months_are_due_a_month_after_their_expected_release():
-    assert rc.tic_expected_release(date(2025, 3, 31)) == date(2025, 5, 18)
-    assert rc.tic_month_due(ny("2025-06-18 23:00")) == date(2025, 2, 28)
-    assert rc.tic_month_due(ny("2025-06-19 00:00")) == date(2025, 3, 31)
-    assert rc.is_tic_release_window(date(2025, 7, 17)) and not rc.is_tic_release_window(date(2025, 7, 19))
+    assert tic.expected_release(date(2025, 3, 31)) == date(2025, 5, 18)
+    assert tic.month_due(ny("2025-06-18 23:00")) == date(2025, 2, 28)
+    assert tic.month_due(ny("2025-06-19 00:00")) == date(2025, 3, 31)
+    assert tic.is_release_window(date(2025, 7, 17)) and not tic.is_release_window(date(2025, 7, 19))
 
 
 def test_the_new_sources_are_due_on_their_release_calendars():
     # Dealer statistics for Wednesday 2 April 2025 came out Thursday 10 April; due by the end of Friday 11 April.
-    assert rc.dealer_week_due(ny("2025-04-11 23:59")) == date(2025, 3, 26)
-    assert rc.dealer_week_due(ny("2025-04-12 00:00")) == date(2025, 4, 2)
+    assert dealers.week_due(ny("2025-04-11 23:59")) == date(2025, 3, 26)
+    assert dealers.week_due(ny("2025-04-12 00:00")) == date(2025, 4, 2)
     # SOFR for Thursday 17 April 2025 is due at noon on Monday 21 April (Good Friday closed the bond market).
-    assert rc.sofr_due(ny("2025-04-21 11:59")) == date(2025, 4, 16)
-    assert rc.sofr_due(ny("2025-04-21 12:00")) == date(2025, 4, 17)
+    assert funding.sofr_due(ny("2025-04-21 11:59")) == date(2025, 4, 16)
+    assert funding.sofr_due(ny("2025-04-21 12:00")) == date(2025, 4, 17)
     # Custody for Wednesday 9 April is in Thursday's H.4.1; due by the end of Friday 11 April.
-    assert rc.custody_week_due(ny("2025-04-12 00:00")) == date(2025, 4, 9)
-    assert rc.custody_week_due(ny("2025-04-11 12:00")) == date(2025, 4, 2)
+    assert custody.week_due(ny("2025-04-12 00:00")) == date(2025, 4, 9)
+    assert custody.week_due(ny("2025-04-11 12:00")) == date(2025, 4, 2)
     # Debt to the Penny for Friday 11 April is released Monday 14 April, due by the end of Tuesday 15 April.
-    assert rc.debt_day_due(ny("2025-04-16 00:00")) == date(2025, 4, 11)
-    assert rc.debt_day_due(ny("2025-04-15 23:00")) == date(2025, 4, 10)
+    assert debt.debt_day_due(ny("2025-04-16 00:00")) == date(2025, 4, 11)
+    assert debt.debt_day_due(ny("2025-04-15 23:00")) == date(2025, 4, 10)
     # The MSPD for March 2025 came out on 4 April (the fourth business day); due by the end of the fifth, 7 April.
-    assert rc.mspd_month_due(ny("2025-04-08 00:00")) == date(2025, 3, 31)
-    assert rc.mspd_month_due(ny("2025-04-07 12:00")) == date(2025, 2, 28)
-    assert rc.is_federal_business_day(date(2025, 4, 18)) and not rc.is_federal_business_day(date(2025, 5, 26))
+    assert debt.mspd_month_due(ny("2025-04-08 00:00")) == date(2025, 3, 31)
+    assert debt.mspd_month_due(ny("2025-04-07 12:00")) == date(2025, 2, 28)
+    assert debt.is_federal_business_day(date(2025, 4, 18)) and not debt.is_federal_business_day(date(2025, 5, 26))
 
 
 def test_a_past_as_of_date_is_judged_at_the_end_of_that_day():
-    assert rc.judged_at(date(2025, 6, 30), clock=ny("2026-01-01 09:00")) == ny("2025-07-01 00:00")
-    assert rc.judged_at(date(2026, 1, 1), clock=ny("2026-01-01 09:00")) == ny("2026-01-01 09:00")
+    assert judged_at(date(2025, 6, 30), clock=ny("2026-01-01 09:00")) == ny("2025-07-01 00:00")
+    assert judged_at(date(2026, 1, 1), clock=ny("2026-01-01 09:00")) == ny("2026-01-01 09:00")
 
 
 def test_every_source_is_fresh_as_of_the_sample_date_and_stale_ten_weeks_later(sample_build):
     with duckdb.connect(str(sample_build.warehouse), read_only=True) as con:
-        now = rc.judged_at(AS_OF)
+        now = judged_at(AS_OF)
         verdicts = {
-            s: rc.assess(con, s, now)
+            s: SOURCES[s].assess(con, now)
             for s in (
                 "par_yield_curve",
                 "cftc_tff",
@@ -103,7 +112,7 @@ def test_every_source_is_fresh_as_of_the_sample_date_and_stale_ten_weeks_later(s
         }
         assert all(v.fresh for v in verdicts.values()), [v.description for v in verdicts.values()]
         later = now + timedelta(days=70)
-        stale = {s: rc.assess(con, s, later) for s in verdicts}
+        stale = {s: SOURCES[s].assess(con, later) for s in verdicts}
     assert not any(v.fresh for v in stale.values()), [v.description for v in stale.values()]
     assert stale["par_yield_curve"].due == date(2025, 9, 5)
     assert stale["cftc_tff"].due == date(2025, 8, 26)  # 2 September's report (Labor Day week) is not due yet
@@ -126,20 +135,23 @@ def test_schedules_follow_the_release_calendars(sample_build, monkeypatch, tmp_p
     from dagster_project.defs import schedules as s
 
     use_sample_env(monkeypatch, *sample_build.copy_to(tmp_path / "copy"))
+    by_name = {schedule.name: schedule for schedule in s.REFRESH_SCHEDULES}
     ran = lambda schedule, when: bool(_evaluate(schedule, when).run_requests)  # noqa: E731
-    assert ran(s.par_yields_on_business_day_evenings, "2025-07-03 18:30")
-    assert not ran(s.par_yields_on_business_day_evenings, "2025-07-04 18:30")
-    assert ran(s.cftc_on_release_evenings, "2025-06-27 17:00")
-    assert not ran(s.cftc_on_release_evenings, "2025-11-28 17:00")  # the Friday after Thanksgiving: moved
-    assert ran(s.cftc_on_release_evenings, "2025-12-01 17:00")
-    assert ran(s.tic_around_monthly_release, "2025-07-17 16:30")
-    assert ran(s.funding_rates_on_business_day_mornings, "2025-07-07 08:30")
-    assert not ran(s.funding_rates_on_business_day_mornings, "2025-07-04 08:30")  # Independence Day
-    assert ran(s.treasury_debt_on_federal_business_days, "2025-04-18 16:00")  # Good Friday: federal offices open
-    assert not ran(s.treasury_debt_on_federal_business_days, "2025-05-26 16:00")  # Memorial Day
-    assert ran(s.primary_dealers_on_thursday_evenings, "2025-07-10 16:45")
-    assert ran(s.fed_custody_on_h41_evenings, "2025-07-10 18:00")
-    assert not ran(s.tic_around_monthly_release, "2025-07-19 16:30")
+    assert ran(by_name["par_yields_on_business_day_evenings"], "2025-07-03 18:30")
+    assert not ran(by_name["par_yields_on_business_day_evenings"], "2025-07-04 18:30")
+    assert ran(by_name["cftc_on_release_evenings"], "2025-06-27 17:00")
+    assert not ran(by_name["cftc_on_release_evenings"], "2025-11-28 17:00")  # the Friday after Thanksgiving: moved
+    assert ran(by_name["cftc_on_release_evenings"], "2025-12-01 17:00")
+    assert ran(by_name["tic_around_monthly_release"], "2025-07-17 16:30")
+    assert ran(by_name["funding_rates_on_business_day_mornings"], "2025-07-07 08:30")
+    assert not ran(by_name["funding_rates_on_business_day_mornings"], "2025-07-04 08:30")  # Independence Day
+    assert ran(
+        by_name["treasury_debt_on_federal_business_days"], "2025-04-18 16:00"
+    )  # Good Friday: federal offices open
+    assert not ran(by_name["treasury_debt_on_federal_business_days"], "2025-05-26 16:00")  # Memorial Day
+    assert ran(by_name["primary_dealers_on_thursday_evenings"], "2025-07-10 16:45")
+    assert ran(by_name["fed_custody_on_h41_evenings"], "2025-07-10 18:00")
+    assert not ran(by_name["tic_around_monthly_release"], "2025-07-19 16:30")
     # Auction days come from the published calendar in the serving file.
     with duckdb.connect(str(sample_build.serving), read_only=True) as con:
         (day,) = con.execute(
@@ -154,9 +166,9 @@ def test_schedules_follow_the_release_calendars(sample_build, monkeypatch, tmp_p
                 "select count(*) from staging.stg_treasury_auctions__upcoming_auctions where auction_date = ?", [d]
             ).fetchone()[0]
         )
-    result = _evaluate(s.auctions_on_auction_day_afternoons, f"{day} 13:30")
+    result = _evaluate(by_name["auctions_on_auction_day_afternoons"], f"{day} 13:30")
     assert result.run_requests and result.run_requests[0].tags["auctions"]
-    assert not _evaluate(s.auctions_on_auction_day_afternoons, f"{quiet} 13:30").run_requests
+    assert not _evaluate(by_name["auctions_on_auction_day_afternoons"], f"{quiet} 13:30").run_requests
 
 
 def test_each_source_job_refreshes_its_source_and_its_downstream_models():
@@ -210,6 +222,6 @@ def test_freshness_of_a_configured_subset_of_fred_series_reports_the_series_it_h
             "create table raw_fed_custody.observations as select 'IORB' as series_id, d::date as observation_date, "
             "4.40 as value from range(date '2021-07-29', date '2025-06-30', interval 1 day) t(d)"
         )
-        verdict = rc.assess(con, "fed_custody", datetime(2025, 6, 30, 12, tzinfo=rc.NEW_YORK))
+        verdict = SOURCES["fed_custody"].assess(con, datetime(2025, 6, 30, 12, tzinfo=NEW_YORK))
     assert verdict.latest_loaded == date(2025, 6, 29) and verdict.fresh, verdict
     assert "IORB" in verdict.rule and "None" not in verdict.description, verdict

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from ingestion import calendar
+from ingestion.cftc_tff import releases as cftc_releases
+from ingestion.tic_holdings import releases as tic_releases
 
 # The days a rule-of-thumb calendar (Good Friday always closed, a Saturday holiday observed on Friday) calls
 # closed but SIFMA kept open: early-close Good Fridays, and Fridays before a Saturday Veterans Day.
@@ -116,9 +118,9 @@ def test_federal_holidays_observe_saturday_on_friday_and_leave_good_friday_out()
     ids=str,
 )
 def test_latest_cftc_report_released_by_a_date(as_of, tuesday):
-    assert calendar.latest_cftc_report_released(as_of) == tuesday
+    assert cftc_releases.latest_report_released(as_of) == tuesday
 
 
 def test_tic_month_is_expected_on_the_18th_two_months_later():
-    assert calendar.tic_expected_release(date(2025, 1, 31)) == date(2025, 3, 18)
-    assert calendar.tic_expected_release(date(2025, 11, 30)) == date(2026, 1, 18)
+    assert tic_releases.expected_release(date(2025, 1, 31)) == date(2025, 3, 18)
+    assert tic_releases.expected_release(date(2025, 11, 30)) == date(2026, 1, 18)

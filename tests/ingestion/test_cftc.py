@@ -13,13 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ingestion.calendar import latest_cftc_report_released
+from emulator import socrata
+from emulator.cftc_tff import report_dates, tff_table
+from emulator.server import Emulator, base_urls, serve
 from ingestion.cftc_tff.fields import REPORT_DATE, TFF_FIELDS, TFF_REQUIRED, TREASURY_CONTRACTS
+from ingestion.cftc_tff.releases import latest_report_released as latest_cftc_report_released
 from ingestion.common.errors import SourceDataError
 from ingestion.common.records import DriftReport, records_to_table
-from ingestion.emulator import socrata
-from ingestion.emulator.cftc import report_dates, tff_table
-from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from tests.conftest import AS_OF, FIXTURES, reference
 

@@ -12,10 +12,9 @@ import duckdb
 import pytest
 
 from dagster_project.defs.quality.checks import _no_rows_yet
-from dagster_project.lib import release_calendar
-from dagster_project.lib.raw_suites import SUITES
-from ingestion.emulator.server import base_urls, serve
-from ingestion.pipelines import SOURCE_NAMES, run_ingest
+from emulator.server import base_urls, serve
+from ingestion.pipelines import run_ingest
+from ingestion.registry import NAMES, SOURCES, SUITES
 from ingestion.settings import NEW_YORK
 from tests.faulty_api import emulated
 
@@ -56,8 +55,8 @@ def test_every_raw_table_exists_with_its_columns_after_an_empty_first_load(wareh
             assert message is not None and message.startswith("no rows loaded yet"), (source, table, message)
         assert "does not exist" in _no_rows_yet(con, "raw_treasury_debt", "no_such_table")
         now = datetime(2025, 6, 30, 12, tzinfo=NEW_YORK)
-        for source in SOURCE_NAMES:
-            verdict = release_calendar.assess(con, source, now)
+        for source in NAMES:
+            verdict = SOURCES[source].assess(con, now)
             if source == "treasury_auctions":  # judged per announced auction: none announced, none missing
                 assert verdict.fresh and verdict.latest_loaded is None, verdict
                 continue

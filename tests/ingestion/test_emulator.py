@@ -10,11 +10,13 @@ from decimal import Decimal
 import pytest
 import requests
 
+from emulator import fiscaldata
+from emulator import par_yield_curve as yields
+from emulator import treasury_auctions as auctions
+from emulator.par_yield_curve import YIELD_CSV_PREFIX
+from emulator.treasury_auctions import AUCTIONS_PATH, auction_records, upcoming_records
 from ingestion.calendar import is_business_day
 from ingestion.common.cusip import cusip_check_digit
-from ingestion.emulator import auctions, fiscaldata, yields
-from ingestion.emulator.auctions import auction_records, upcoming_records
-from ingestion.emulator.server import AUCTIONS_PATH, YIELD_CSV_PREFIX
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS
 from tests.conftest import AS_OF
 
@@ -393,7 +395,10 @@ def test_fred_and_debt_endpoints(served):
 
 
 def test_the_new_sources_history_does_not_change_when_the_as_of_date_moves():
-    from ingestion.emulator import dealers, debt, fred, funding
+    from emulator import fed_custody as fred
+    from emulator import funding_rates as funding
+    from emulator import primary_dealers as dealers
+    from emulator import treasury_debt as debt
 
     early, late = date(2025, 6, 30), date(2025, 8, 29)
     a, b = dealers.statistics(early), dealers.statistics(late)

@@ -14,7 +14,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.emulator.server import Emulator, base_urls, serve
+from emulator.par_yield_curve import render_csv
+from emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from tests.faulty_api import emulated
 
@@ -161,7 +162,7 @@ def test_a_tenor_column_that_stops_arriving_fails_and_blanks_nothing(tampered, w
     tamper, urls = tampered
     assert ingest(warehouse, urls, "par_yield_curve").ok
     before = snapshot(warehouse, "raw_par_yield_curve.daily_par_yields")
-    rows = [line.split(",") for line in tamper.emulator._yield_csv([2025]).split("\n")]
+    rows = [line.split(",") for line in render_csv(tamper.emulator.as_of, [2025]).split("\n")]
     assert rows[0][-1] == '"30 Yr"'
     tamper.emulator.add_fault("csv/2025/", status=200, body="\n".join(",".join(r[:-1]) for r in rows))
     summary = ingest(warehouse, urls, "par_yield_curve")
@@ -275,7 +276,7 @@ def test_a_new_process_resumes_from_the_state_in_the_warehouse(tampered, loaded)
 
 
 def _tic_text(emulator: Emulator, name: str) -> str:
-    from ingestion.emulator import tic
+    from emulator import tic_holdings as tic
 
     data = tic.tic_data(emulator.as_of, emulator.revised)
     return tic.render_current(data) if name == "current" else tic.render_history(data)

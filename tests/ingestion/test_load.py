@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.emulator.auctions import auction_records, upcoming_records
-from ingestion.emulator.server import base_urls, serve
-from ingestion.emulator.yields import build_curve
+from emulator.par_yield_curve import build_curve
+from emulator.server import base_urls, serve
+from emulator.treasury_auctions import auction_records, upcoming_records
 from ingestion.pipelines import run_ingest
 from tests.conftest import AS_OF, reference
 from tests.faulty_api import emulated

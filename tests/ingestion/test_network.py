@@ -16,13 +16,22 @@ from ingestion.common.http import make_session
 from ingestion.common.records import DriftReport
 from ingestion.par_yield_curve import year_url
 from ingestion.par_yield_curve.parser import parse_csv
-from ingestion.settings import CFTC_BASE_URL, FISCALDATA_BASE_URL, TIC_BASE_URL, YIELD_CURVE_BASE_URL
+from ingestion.pipelines import public_host
 from ingestion.tic_holdings.parser import parse_current, parse_history
 from ingestion.treasury_auctions import AUCTIONS_ENDPOINT, KEY
 from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, AUCTIONS_REQUIRED
 from ingestion.treasury_debt.fields import DEBT_TO_THE_PENNY_FIELDS
 
 pytestmark = pytest.mark.network
+
+# The public hosts, as the committed .dlt/config.toml names them.
+FISCALDATA_BASE_URL = public_host("treasury_auctions")
+YIELD_CURVE_BASE_URL = public_host("par_yield_curve")
+CFTC_BASE_URL = public_host("cftc_tff")
+TIC_BASE_URL = public_host("tic_holdings")
+PRIMARY_DEALERS_BASE_URL = public_host("primary_dealers")
+FUNDING_RATES_BASE_URL = public_host("funding_rates")
+FRED_BASE_URL = public_host("fed_custody")
 
 
 def test_live_fiscaldata_auctions_query():
@@ -88,7 +97,6 @@ def test_live_nyfed_fred_and_debt():
     from ingestion.fed_custody import parse_fredgraph
     from ingestion.funding_rates import parse_rates, read_json
     from ingestion.primary_dealers import keyid_url, parse_timeseries
-    from ingestion.settings import FRED_BASE_URL, FUNDING_RATES_BASE_URL, PRIMARY_DEALERS_BASE_URL
 
     session = make_session()
     url = keyid_url(PRIMARY_DEALERS_BASE_URL, "PDPOSGST-TOT")

@@ -10,8 +10,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from emulator.server import Emulator, base_urls, serve
 from ingestion.common.errors import SourceDataError
-from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.fed_custody import parse_fredgraph
 from ingestion.funding_rates import parse_operations, parse_rates, snake
 from ingestion.pipelines import run_ingest

@@ -9,9 +9,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from emulator import tic_holdings as tic
+from emulator.server import Emulator, base_urls, serve
 from ingestion.common.errors import SourceDataError
-from ingestion.emulator import tic
-from ingestion.emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from ingestion.tic_holdings.parser import combine, parse_current, parse_history
 from tests.conftest import AS_OF, FIXTURES, reference

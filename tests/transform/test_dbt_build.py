@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.lib.dbt import DBT_PROJECT, MARTS
-from ingestion.emulator.server import Emulator, base_urls, serve
+from emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from tests.builds import dbt_build
 from tests.conftest import ACTIVE_ALERTS_ON_AS_OF, reference

@@ -9,29 +9,18 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import dlt
 import duckdb
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from dagster_project.lib.raw_suites import SUITES
 from ingestion import settings
 from ingestion.common.errors import SourceHTTPError, find_cause
 from ingestion.common.lock import writer_lock
 from ingestion.common.records import DriftReport
 from ingestion.common.warehouse import connect
-from ingestion.pipelines import SOURCE_NAMES, dataset_name, make_pipeline, make_source
+from ingestion.pipelines import configured_host, dataset_name, make_pipeline, make_source, reads_public_host
+from ingestion.registry import NAMES, SUITES
 
-PUBLIC_HOSTS = {
-    "treasury_auctions": settings.FISCALDATA_BASE_URL,
-    "par_yield_curve": settings.YIELD_CURVE_BASE_URL,
-    "cftc_tff": settings.CFTC_BASE_URL,
-    "tic_holdings": settings.TIC_BASE_URL,
-    "primary_dealers": settings.PRIMARY_DEALERS_BASE_URL,
-    "funding_rates": settings.FUNDING_RATES_BASE_URL,
-    "fed_custody": settings.FRED_BASE_URL,
-    "treasury_debt": settings.FISCALDATA_BASE_URL,
-}
 # A source still failing after the HTTP client's own bounded retries is retried as a step, later.
 STEP_RETRIES = 2
 STEP_RETRY_SECONDS = 120
@@ -68,11 +57,6 @@ class RawTableTranslator(DagsterDltTranslator):
         )
 
 
-def configured_host(source: str) -> str:
-    """The base URL the source will read, as dlt's configuration resolves it (environment, .dlt/config.toml)."""
-    return str(dlt.config.get(f"sources.{source}.base_url") or PUBLIC_HOSTS[source])
-
-
 def _ingestion_assets(name: str) -> dg.AssetsDefinition:
     @dlt_assets(
         dlt_source=make_source(name, None, settings.as_of(), DriftReport()),
@@ -85,7 +69,7 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
         as_of = settings.as_of()
         warehouse = settings.warehouse_path()
         host = configured_host(name)
-        sample = host.rstrip("/") != PUBLIC_HOSTS[name]  # the emulator (sample mode) or another server
+        sample = not reads_public_host(name)  # the emulator (sample mode) or another server
         before = table_stats(warehouse, name)
         with writer_lock(warehouse):  # one writer: a concurrent CLI build makes this step fail
             drift = DriftReport()
@@ -127,4 +111,4 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
 
 @dg.definitions
 def ingestion_assets() -> dg.Definitions:
-    return dg.Definitions(assets=[_ingestion_assets(name) for name in SOURCE_NAMES])
+    return dg.Definitions(assets=[_ingestion_assets(name) for name in NAMES])

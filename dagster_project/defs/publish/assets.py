@@ -30,9 +30,9 @@ from dagster_project.lib.build_status import (
 )
 from dagster_project.lib.dbt import INPUTS_FINGERPRINT, SERVING_STAT, inputs_fingerprint, serving_stat
 from ingestion import settings
-from ingestion.calendar import point_in_time_cutoffs
 from ingestion.common.lock import writer_lock
 from ingestion.common.warehouse import connect
+from ingestion.registry import point_in_time_cutoffs
 
 SOURCE_ALIAS = "treasury_build_source"
 SERVING_ALIAS = "treasury_serving"

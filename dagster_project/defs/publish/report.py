@@ -2,9 +2,10 @@
 
 import dagster as dg
 
-from dagster_project.defs.ingestion.assets import PUBLIC_HOSTS, configured_host
 from dagster_project.lib import report
 from ingestion import settings
+from ingestion.pipelines import configured_host, reads_public_host
+from ingestion.registry import NAMES
 
 
 @dg.asset(
@@ -18,9 +19,7 @@ from ingestion import settings
 def stress_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     serving = settings.serving_path()
     # Sample data (or a mirror) when any source reads another host than its public API: labelled on every section.
-    others = sorted(
-        {configured_host(s) for s, public in PUBLIC_HOSTS.items() if configured_host(s).rstrip("/") != public}
-    )
+    others = sorted({configured_host(name) for name in NAMES if not reads_public_host(name)})
     built = report.build(serving, report.report_dir(serving), settings.as_of(), bool(others), tuple(others))
     table = "| figure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in built.headline.items())
     context.log.info(f"report written to {built.path} ({built.bytes:,} bytes, {len(built.charts)} charts)")

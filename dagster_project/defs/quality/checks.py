@@ -12,23 +12,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.lib import raw_suites, release_calendar
 from dagster_project.lib.fingerprint import files_fingerprint, table_fingerprint
-from dagster_project.lib.raw_suites import SUITES, RawTableSuite, SuiteOutcome, validate
-from ingestion import calendar, settings
+from dagster_project.quality import engine
+from dagster_project.quality.engine import SuiteOutcome, validate
+from ingestion import settings
+from ingestion.common.expectations import RawTableSuite
+from ingestion.common.freshness import judged_at
+from ingestion.common.source import Source
 from ingestion.common.warehouse import connect
-
-# The table whose freshness stands for each source.
-FRESHNESS_TABLES = {
-    "treasury_auctions": "auctions_query",
-    "par_yield_curve": "daily_par_yields",
-    "cftc_tff": "tff_futures_only",
-    "tic_holdings": "major_foreign_holders",
-    "primary_dealers": "dealer_statistics",
-    "funding_rates": "reference_rates",
-    "fed_custody": "observations",
-    "treasury_debt": "debt_to_the_penny",
-}
+from ingestion.registry import SOURCES, SUITES
 
 
 def _rows_before_load(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> int | None:
@@ -71,8 +63,17 @@ def _suite_metadata(outcome: SuiteOutcome, previous_rows: int | None) -> dict[st
     return metadata
 
 
-# The suites' code: a changed expectation (or calendar) invalidates every reused result.
-SUITES_VERSION = files_fingerprint([Path(raw_suites.__file__), Path(calendar.__file__), Path(__file__)])
+# The suites' code: a changed expectation, calendar or engine invalidates every reused result.
+INGESTION = Path(settings.__file__).parent
+SUITES_VERSION = files_fingerprint(
+    [
+        *sorted(INGESTION.glob("*/expectations.py")),
+        INGESTION / "common" / "expectations.py",
+        INGESTION / "calendar.py",
+        Path(engine.__file__),
+        Path(__file__),
+    ]
+)
 INPUT_FINGERPRINT = "input_fingerprint"
 
 
@@ -159,18 +160,19 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _freshness_check(source: str, table: str) -> dg.AssetChecksDefinition:
+def _freshness_check(source: Source) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey([source, table]),
+        asset=dg.AssetKey([source.name, source.freshness_table]),
         name="fresh_per_release_calendar",
         blocking=False,
         pool="duckdb_writer",
-        description=f"Is everything {source} has released by now loaded? Judged in New York time; warns only.",
+        description=f"Is everything {source.name} has released by now loaded? Judged in New York time against its "
+        f"release calendar (ingestion/{source.name}/releases.py); warns only.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        now = release_calendar.judged_at(settings.as_of())
+        now = judged_at(settings.as_of())
         with connect() as con:
-            verdict = release_calendar.assess(con, source, now)
+            verdict = source.assess(con, now)
         if not verdict.fresh:
             context.log.warning(verdict.description)
         return dg.AssetCheckResult(
@@ -190,7 +192,7 @@ def _freshness_check(source: str, table: str) -> dg.AssetChecksDefinition:
 
 
 GREAT_EXPECTATIONS_CHECKS = [_great_expectations_check(suite) for suite in SUITES.values()]
-FRESHNESS_CHECKS = [_freshness_check(source, table) for source, table in FRESHNESS_TABLES.items()]
+FRESHNESS_CHECKS = [_freshness_check(source) for source in SOURCES.values()]
 
 
 @dg.definitions

@@ -35,11 +35,10 @@ from dagster_project.lib.dbt import (
     prepare_manifest,
     serving_stat,
 )
-from dagster_project.lib.raw_suites import SUITES
 from ingestion import settings
-from ingestion.calendar import point_in_time_cutoffs
 from ingestion.common.lock import writer_lock
 from ingestion.common.warehouse import connect, row_counts
+from ingestion.registry import SUITES, point_in_time_cutoffs
 
 UNIT_TEST_METADATA = "dbt_unit_tests"
 SERVING_FILE = dg.AssetKey(["publish", "serving_file"])

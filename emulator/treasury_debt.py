@@ -16,8 +16,12 @@ from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
+import orjson
 
-from ingestion.calendar import federal_holidays, latest_mspd_month_released
+from emulator import fiscaldata
+from ingestion.calendar import federal_holidays
+from ingestion.treasury_debt.fields import DEBT_TO_THE_PENNY_FIELDS, MSPD_TABLE_1_FIELDS
+from ingestion.treasury_debt.releases import latest_mspd_month_released
 
 DEBT_START = date(1993, 4, 1)
 MSPD_START = date(2001, 1, 31)
@@ -161,3 +165,21 @@ def mspd_table_1(as_of: date) -> tuple[dict[str, str], ...]:
                 }
             )
     return tuple(rows)
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = fiscaldata.ROOT
+DEBT_TO_THE_PENNY_PATH = BASE_PATH + "/v2/accounting/od/debt_to_penny"
+MSPD_TABLE_1_PATH = BASE_PATH + "/v1/debt/mspd/mspd_table_1"
+
+
+def route(emulator, path: str, params: dict[str, str]):
+    """FiscalData's Debt to the Penny and MSPD table 1 (None: not an endpoint of this source)."""
+    if path == DEBT_TO_THE_PENNY_PATH:
+        answer = fiscaldata.query(debt_to_the_penny(emulator.as_of), DEBT_TO_THE_PENNY_FIELDS, params)
+        return 200, "application/json", orjson.dumps(answer)
+    if path == MSPD_TABLE_1_PATH:
+        answer = fiscaldata.query(mspd_table_1(emulator.as_of), MSPD_TABLE_1_FIELDS, params)
+        return 200, "application/json", orjson.dumps(answer)
+    return None

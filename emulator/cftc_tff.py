@@ -23,10 +23,13 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
-from ingestion.calendar import cftc_release_date, is_business_day, previous_business_day
-from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, PCT_OF_OI, POSITIONS, TFF_FIELDS, TRADERS
+from emulator import socrata
+from ingestion.calendar import is_business_day, previous_business_day
+from ingestion.cftc_tff.fields import CHANGES, CONCENTRATION, DATASET_ID, PCT_OF_OI, POSITIONS, TFF_FIELDS, TRADERS
+from ingestion.cftc_tff.releases import release_date as cftc_release_date
 from ingestion.common.records import DATE_TS, DECIMAL, INT
 
 HISTORY_START = date(2006, 6, 13)
@@ -626,3 +629,17 @@ def tff_table(as_of: date, revised: bool = False) -> pa.Table:
         arrays.append(pa.chunked_array([c.cast(target) for c in chunks], type=target))
         names.append(field)
     return pa.Table.from_arrays(arrays, names=names)
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = ""  # Socrata serves the dataset at the host's root
+RESOURCE_PATH = f"{socrata.RESOURCE}{DATASET_ID}.json"
+
+
+def route(emulator, path: str, params: dict[str, str]):
+    """The TFF dataset through Socrata's SoQL API (None: not an endpoint of this source)."""
+    if path != RESOURCE_PATH:
+        return None
+    rows, headers = socrata.query(tff_table(emulator.as_of, emulator.revised), params)
+    return 200, "application/json", (orjson.dumps(rows), headers)

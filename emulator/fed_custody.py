@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ingestion.emulator.policy import IORB_START, iorb
+from emulator.policy import IORB_START, iorb
 
 CUSTODY_START = date(2002, 12, 18)
 _CUSTODY_ANCHORS = (
@@ -79,3 +79,21 @@ def render_csv(series_ids: list[str], as_of: date, start: date | None = None, en
             continue
         lines.append(day.isoformat() + "," + ",".join(column.get(day, "") for column in columns))
     return ("\n".join(lines) + "\n").encode()
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = "/graph"
+CSV_PATH = BASE_PATH + "/fredgraph.csv"
+
+
+def route(emulator, path: str, params: dict[str, str]):
+    """FRED's graph CSV for a list of series ids (None: not an endpoint of this source)."""
+    if path != CSV_PATH:
+        return None
+    ids = [i for i in params.get("id", "").split(",") if i]
+    try:
+        start, end = (date.fromisoformat(params[k]) if params.get(k) else None for k in ("cosd", "coed"))
+        return 200, "text/csv", render_csv(ids, emulator.as_of, start, end)
+    except (UnknownSeries, ValueError) as exc:
+        return 404, "text/plain", f"series or dates not found: {exc}".encode()

@@ -219,3 +219,45 @@ def daily_rows(curve: Curve, year: int) -> tuple[list[str], list[tuple[date, lis
     present = [label for j, (label, _) in enumerate(TENORS) if any(v[j] is not None for _, v in rows)]
     keep = [j for j, (label, _) in enumerate(TENORS) if label in present]
     return present, [(d, [v[j] for j in keep]) for d, v in rows]
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = "/resource-center/data-chart-center/interest-rates"
+YIELD_CSV_PREFIX = BASE_PATH + "/daily-treasury-rates.csv/"
+
+
+def route(emulator, path: str, params: dict[str, str]):
+    """The daily par yield curve CSV, one year or all (None: not an endpoint of this source)."""
+    if not path.startswith(YIELD_CSV_PREFIX):
+        return None
+    parts = path[len(YIELD_CSV_PREFIX) :].strip("/").split("/")
+    if params.get("type") != "daily_treasury_yield_curve":
+        return 404, "text/plain", b"unknown type"
+    if parts[0] == "all":
+        years = range(HISTORY_START.year, emulator.as_of.year + 1)
+    elif parts[0].isdigit():
+        years = [int(parts[0])]
+    else:
+        return 404, "text/plain", b"unknown year"
+    return 200, "text/csv; charset=utf-8", render_csv(emulator.as_of, list(years)).encode()
+
+
+def render_csv(as_of: date, years: list[int]) -> str:
+    """The years' curves as the Treasury serves them: newest first, only the tenors published in those years."""
+    curve = build_curve(as_of)
+    present: list[str] = []
+    rows: list[tuple[date, dict[str, float | None]]] = []
+    for year in sorted(years, reverse=True):
+        labels, year_rows = daily_rows(curve, year)
+        present = [label for label, _ in TENORS if label in set(present) | set(labels)]
+        rows.extend((d, dict(zip(labels, values))) for d, values in year_rows)
+    if not present:
+        present = [label for label, _ in TENORS if is_published(label, as_of)]
+    header = "Date," + ",".join(f'"{label}"' for label in present)
+    lines = [header]
+    for day, values in rows:
+        cells = ["" if values.get(label) is None else f"{values[label]:.2f}" for label in present]
+        lines.append(f"{day:%m/%d/%Y}," + ",".join(cells))
+    # As served: LF line ends and no final newline.
+    return "\n".join(lines)

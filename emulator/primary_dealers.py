@@ -177,3 +177,32 @@ def render_list(as_of: date) -> bytes:
         for k in listed_keyids(as_of)
     )
     return f'{{"pd": {{ "timeseries": [ {entries} ] }} }}'.encode()
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = "/api/pd"
+JSON = "application/json; charset=utf-8"
+
+
+def route(emulator, path: str, params: dict[str, str]):  # noqa: ARG001 - the route's signature
+    """The NY Fed's primary dealer API: the keyid list and time series (None: not an endpoint of this source)."""
+    if not path.startswith(BASE_PATH + "/"):
+        return None
+    rest = path[len(BASE_PATH) + 1 :]
+    if rest == "list/timeseries.json":
+        return 200, JSON, render_list(emulator.as_of)
+    parts = rest.removesuffix(".json").split("/")
+    if parts[0] != "get" or not rest.endswith(".json"):
+        return 404, "text/plain", f"no such endpoint: {rest}".encode()
+    if len(parts) == 4 and parts[2] == "timeseries":  # get/{seriesbreak}/timeseries/{keyid}.json
+        series_break, keyids = parts[1], [parts[3]]
+    elif len(parts) == 2:  # get/{keyid}.json or get/{k1}_{k2}_...json
+        series_break, keyids = "current", parts[1].split("_")
+    else:
+        return 404, "text/plain", f"no such endpoint: {rest}".encode()
+    # An unknown keyid answers 200 with an empty list, as the API does.
+    published = statistics(emulator.as_of)
+    records = [(d, k, v) for k in keyids for d, v in published.get((series_break, k), [])]
+    records.sort(key=lambda r: (r[0], r[1]))  # by date, then keyid in alphabetical order
+    return 200, JSON, render_timeseries(records)

@@ -14,6 +14,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
+RESOURCE = "/resource/"  # a dataset is served at /resource/<id>.json
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 50000
 SUPPORTED = {"$where", "$order", "$limit", "$offset", "$select"}

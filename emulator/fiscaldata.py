@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from ingestion.common.records import DATE, DECIMAL, DECIMAL_WIDE, INT
 
+ROOT = "/services/api/fiscal_service"  # the path of every FiscalData endpoint
 OPERATORS = ("eq", "gt", "gte", "lt", "lte", "in")
 MAX_PAGE_SIZE = 10000
 DEFAULT_PAGE_SIZE = 100

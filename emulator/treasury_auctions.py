@@ -15,16 +15,20 @@ synthetic curve, and the published identities hold on every row:
 
 from __future__ import annotations
 
+import json
 import random
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
+import orjson
+
+from emulator import fiscaldata
+from emulator.par_yield_curve import Curve, build_curve
 from ingestion.calendar import is_business_day, next_business_day, previous_business_day
 from ingestion.common.cusip import cusip_check_digit
-from ingestion.emulator.yields import Curve, build_curve
-from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS
+from ingestion.treasury_auctions.fields import AUCTIONS_QUERY_FIELDS, UPCOMING_AUCTIONS_FIELDS
 
 HISTORY_START = date(1979, 1, 1)
 # Bidder categories (primary dealer / direct / indirect) are reported from May 2003 on.
@@ -669,3 +673,25 @@ def upcoming_records(as_of: date) -> tuple[dict[str, str], ...]:
         row["record_date"] = rec["announcemt_date"]
         out.append(row)
     return tuple(out)
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = fiscaldata.ROOT
+AUCTIONS_PATH = BASE_PATH + "/v1/accounting/od/auctions_query"
+UPCOMING_PATH = BASE_PATH + "/v1/accounting/od/upcoming_auctions"
+
+
+def route(emulator, path: str, params: dict[str, str]):
+    """FiscalData's auctions_query and upcoming_auctions (None: not an endpoint of this source)."""
+    if path == AUCTIONS_PATH:
+        records = auction_records(emulator.as_of)
+        spec = dict(AUCTIONS_QUERY_FIELDS)
+        if emulator.drift_fields:
+            records = tuple({**r, **emulator.drift_fields} for r in records)
+            spec.update({k: "text" for k in emulator.drift_fields})
+        return 200, "application/json", orjson.dumps(fiscaldata.query(records, spec, params))
+    if path == UPCOMING_PATH:
+        answer = fiscaldata.query(upcoming_records(emulator.as_of), UPCOMING_AUCTIONS_FIELDS, params)
+        return 200, "application/json", json.dumps(answer).encode()
+    return None

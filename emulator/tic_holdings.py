@@ -19,8 +19,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ingestion.calendar import next_business_day, tic_expected_release
+from ingestion.calendar import next_business_day
 from ingestion.tic_holdings.parser import MONTHS, month_end
+from ingestion.tic_holdings.releases import expected_release as tic_expected_release
 
 HISTORY_START = date(2000, 3, 31)
 MONTH_NAMES = {v: k for k, v in MONTHS.items()}
@@ -343,3 +344,21 @@ def _roman(n: int) -> str:
             out += numeral
             n -= value
     return out
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = "/resource-center/data-chart-center/tic/Documents"
+CURRENT_FILE = BASE_PATH + "/slt_table5.txt"
+HISTORY_FILE = BASE_PATH + "/mfhhis01.txt"
+
+
+def route(emulator, path: str, params: dict[str, str]):  # noqa: ARG001 - the route's signature
+    """TIC's current table and its history file (None: not an endpoint of this source)."""
+    if path not in (CURRENT_FILE, HISTORY_FILE):
+        return None
+    if latest_month(emulator.as_of) < HISTORY_START:
+        # Before the first published month (March 2000) the files did not exist.
+        return 404, "text/plain", f"no such file before {HISTORY_START:%B %Y}: {path}".encode()
+    data = tic_data(emulator.as_of, emulator.revised)
+    return 200, "text/plain", (render_current(data) if path == CURRENT_FILE else render_history(data)).encode()

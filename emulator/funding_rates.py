@@ -21,8 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from emulator.policy import IORB_START, iorb, rrp_rate, target_range
 from ingestion.calendar import federal_holidays, is_business_day
-from ingestion.emulator.policy import IORB_START, iorb, rrp_rate, target_range
 
 SECURED_START = date(2018, 4, 2)
 UNSECURED_START = date(2016, 3, 1)
@@ -326,3 +326,34 @@ def search(records: list[dict], field: str, start: str | None, end: str | None) 
     """Records with `field` in [start, end], newest first (the API's order)."""
     chosen = [r for r in records if (not start or r[field] >= start) and (not end or r[field] <= end)]
     return sorted(chosen, key=lambda r: r[field], reverse=True)
+
+
+# --- endpoints ----------------------------------------------------------------------------------------------
+
+BASE_PATH = "/api"
+JSON = "application/json; charset=utf-8"
+
+
+def route(emulator, path: str, params: dict[str, str]):
+    """The NY Fed's reference rates and repo operations (None: not an endpoint of this source)."""
+    if not (path.startswith(BASE_PATH + "/rates/") or path.startswith(BASE_PATH + "/rp/")):
+        return None
+    rest = path[len(BASE_PATH) + 1 :]
+    parts = rest.removesuffix(".json").split("/")
+    start, end = params.get("startDate"), params.get("endDate")
+    if parts[0] == "rates" and parts[1:] == ["all", "latest"]:
+        rates = reference_rates(emulator.as_of)
+        return 200, JSON, render_rates([rates[t][-1] for t in ("EFFR", "OBFR", "TGCR", "BGCR", "SOFR")])
+    if parts[0] == "rates" and len(parts) == 4 and parts[3] == "search":
+        family, rate_type = parts[1], parts[2].upper()
+        rates = reference_rates(emulator.as_of)
+        if rate_type not in rates or FAMILY[rate_type] != family:
+            return 404, "text/plain", f"no such rate: {family}/{rate_type}".encode()
+        return 200, JSON, render_rates(search(rates[rate_type], "effectiveDate", start, end))
+    if parts[:4] == ["rp", "all", "all", "results"]:
+        operations = repo_operations(emulator.as_of)
+        if parts[4:] == ["search"]:
+            return 200, JSON, render_operations(search(operations, "operationDate", start, end))
+        if len(parts) == 6 and parts[4] == "last" and parts[5].isdigit():
+            return 200, JSON, render_operations(operations[: int(parts[5])])
+    return 404, "text/plain", f"no such endpoint: {rest}".encode()

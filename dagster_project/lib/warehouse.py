@@ -1,0 +1,123 @@
+"""The run settings as one Dagster resource: where the warehouse and the serving file live, the date the build is as
+of, and the point-in-time cut-offs that date implies.
+
+Every asset, check, schedule and sensor that touches the warehouse takes a `Warehouse` parameter and asks it (for a
+connection, the writer lock, a dlt pipeline, dbt's vars), so none of them reads the environment or knows what kind of
+warehouse it is. The definitions build it from the environment (`TREASURY_WAREHOUSE`, `TREASURY_SERVING`,
+`TREASURY_AS_OF`, `TREASURY_SAMPLE`: what `dg dev` and a UI launch see); `treasury build` passes the same fields as the
+run's configuration instead, so a CLI build never writes the environment. A second kind of warehouse (a lakehouse)
+plugs in here, behind the same methods.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from ingestion import settings
+from ingestion.common.lock import writer_lock
+from ingestion.common.warehouse import connect, row_counts
+from ingestion.registry import point_in_time_cutoffs
+
+
+@cache
+def _cutoffs(as_of: date) -> dict[str, str]:
+    # Computed once per as-of date and process: transform and publish see the same cut-offs.
+    return point_in_time_cutoffs(as_of)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Where a run reads and writes, and as of when."""
+
+    path: str = Field(description="The warehouse: a DuckDB file (TREASURY_WAREHOUSE), absolute.")
+    serving_path: str = Field(description="The published read-only copy BI tools open (TREASURY_SERVING), absolute.")
+    as_of: str = Field(
+        default="",
+        description="The date the run treats as today, YYYY-MM-DD (TREASURY_AS_OF); empty: today in New York when "
+        "the run starts.",
+    )
+    sample: bool = Field(default=False, description="The sources read the built-in emulator (TREASURY_SAMPLE).")
+
+    @classmethod
+    def from_environment(cls) -> Warehouse:
+        """The settings of a run started from the UI or the daemon: the environment (.env included), as parsed by
+        ingestion/settings.py. An unset as-of date stays unset, so a long-running code server uses each day's date."""
+        as_of = os.environ.get(settings.AS_OF_ENV, "").strip()
+        if as_of:
+            settings.parse_as_of(as_of)  # a bad date fails when the definitions load, naming the variable
+        return cls(
+            path=str(settings.warehouse_path()),
+            serving_path=str(settings.serving_path()),
+            as_of=as_of,
+            sample=settings.sample_mode(),
+        )
+
+    @classmethod
+    def configure(cls, path: Path, serving_path: Path, as_of: date, *, sample: bool) -> dict[str, object]:
+        """The run configuration that sets every field (a field left out of a run's configuration takes its default,
+        not the definitions' value)."""
+        return {
+            "config": {
+                "path": str(path.absolute()),
+                "serving_path": str(serving_path.absolute()),
+                "as_of": as_of.isoformat(),
+                "sample": sample,
+            }
+        }
+
+    # --- the settings ---------------------------------------------------------------------------------------------
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path)
+
+    @property
+    def serving_file(self) -> Path:
+        return Path(self.serving_path)
+
+    @property
+    def as_of_date(self) -> date:
+        return settings.parse_as_of(self.as_of) if self.as_of else datetime.now(settings.NEW_YORK).date()
+
+    def cutoffs(self) -> dict[str, str]:
+        """The dbt vars of a build as of `as_of_date`: the last date of each kind it may contain."""
+        return dict(_cutoffs(self.as_of_date))
+
+    def dbt_vars(self) -> dict[str, str]:
+        """What dbt gets, once per invocation: where the warehouse is (profiles.yml) and the cut-offs."""
+        return {"warehouse_path": str(self.file), **self.cutoffs()}
+
+    def describe(self) -> dict[str, str]:
+        """The settings as a run records them in its metadata."""
+        return {
+            "warehouse": str(self.file),
+            "serving_file": str(self.serving_file),
+            "as_of": self.as_of_date.isoformat(),
+            "sample": str(self.sample).lower(),
+            **{f"cutoff.{k}": v for k, v in self.cutoffs().items() if k != "as_of"},
+        }
+
+    # --- what the assets do with it -------------------------------------------------------------------------------
+
+    def connect(self, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        return connect(self.file, read_only=read_only)
+
+    def connect_serving(self) -> duckdb.DuckDBPyConnection:
+        return connect(self.serving_file)
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """The warehouse's one-writer lock (a concurrent writer fails with a message naming the holder)."""
+        return writer_lock(self.file)
+
+    def row_counts(self, relations) -> dict[tuple[str, str], int]:
+        return row_counts(self.file, relations)
+
+    def exists(self) -> bool:
+        return self.file.exists()

@@ -1,0 +1,99 @@
+"""The API emulator: the public endpoints the pipeline uses, served from the synthetic data set.
+
+`Emulator` is a WSGI app. `serve()` runs it on a loopback port in a background thread (the CLI's `treasury emulator`
+and sample mode both use it), so the pipeline's real HTTP code runs unchanged and only the host differs. Each
+registered source has a module here named after it (`emulator/<source>.py`) with its `BASE_PATH` (what its base URL
+points at) and a `route` that answers its endpoints. A leaf package: the CLI's sample mode and the tests use it, the
+loading code never imports it (the tests put their fault injection and request log in front of it as WSGI middleware).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib import import_module
+from socketserver import ThreadingMixIn
+from types import ModuleType
+from urllib.parse import parse_qsl
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from emulator import fiscaldata, socrata
+from ingestion.registry import NAMES
+from ingestion.settings import as_of as default_as_of
+
+
+@cache
+def source_modules() -> dict[str, ModuleType]:
+    """Each registered source's emulator module, the longest base path first (the NY Fed's /api/pd before /api)."""
+    modules = {name: import_module(f"emulator.{name}") for name in NAMES}
+    return dict(sorted(modules.items(), key=lambda item: -len(item[1].BASE_PATH)))
+
+
+@dataclass
+class Emulator:
+    as_of: date = field(default_factory=default_as_of)
+    # Publish revised releases (a corrected CFTC week, a TIC benchmark revision) for vintage tests.
+    revised: bool = False
+    # Extra fields added to every auctions_query record, to emulate schema drift upstream.
+    drift_fields: dict[str, str] = field(default_factory=dict)
+
+    # --- WSGI ---------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        try:
+            status, content_type, body = self._route(path, params)
+            extra_headers: dict[str, str] = {}
+            if isinstance(body, tuple):
+                body, extra_headers = body
+        except fiscaldata.QueryError as exc:
+            status, content_type, extra_headers = 400, "application/json", {}
+            body = json.dumps({"error": "Invalid Query Param", "message": str(exc)}).encode()
+        except socrata.SoQLError as exc:
+            status, content_type, extra_headers = 400, "application/json", {}
+            body = json.dumps({"code": "query.soql.invalid", "error": True, "message": str(exc)}).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra_headers.items()]
+        start_response(f"{status} {reason}", headers)
+        return [body]
+
+    def _route(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes | tuple[bytes, dict[str, str]]]:
+        for module in source_modules().values():
+            if path.startswith(module.BASE_PATH):
+                answer = module.route(self, path, params)
+                if answer is not None:
+                    return answer
+        return 404, "text/plain", f"no such endpoint: {path}".encode()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@contextmanager
+def serve(emulator: Emulator, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `emulator` on a loopback port in a background thread; yields the root URL."""
+    server = make_server(host, port, emulator, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="treasury-emulator", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def base_urls(root: str) -> dict[str, str]:
+    """Base URLs of each source on an emulator served at `root`, in the registry's order."""
+    modules = source_modules()
+    return {name: root + modules[name].BASE_PATH for name in NAMES}
