@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingestion import settings
 from ingestion.cli import (
@@ -26,6 +27,9 @@ from ingestion.cli import (
     take_writer_lock,
 )
 from ingestion.registry import NAMES, SOURCES
+
+if TYPE_CHECKING:  # Dagster is imported by the commands that run it: `treasury --help` stays quick
+    from dagster_project.lib.warehouse import Warehouse
 
 SAMPLE_LABEL = "SAMPLE DATA (built-in emulator, synthetic)"
 
@@ -62,12 +66,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _apply_location(args: argparse.Namespace) -> None:
-    """--warehouse and --as-of become the variables every tool reads (dlt, dbt's profile, the Dagster definitions)."""
-    if getattr(args, "warehouse", None):
-        os.environ[settings.WAREHOUSE_ENV] = str(args.warehouse.absolute())
-    if getattr(args, "as_of", None):
-        os.environ[settings.AS_OF_ENV] = args.as_of.isoformat()
+def _run_settings(args: argparse.Namespace) -> Warehouse:
+    """The run settings of this command, from its flags and the environment, parsed once: what every step reads."""
+    from dagster_project.lib.warehouse import Warehouse
+
+    return Warehouse.for_build(getattr(args, "warehouse", None), getattr(args, "as_of", None), sample=_sample(args))
 
 
 def _sample(args: argparse.Namespace) -> bool:
@@ -75,45 +78,48 @@ def _sample(args: argparse.Namespace) -> bool:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    _apply_location(args)
+    run = _run_settings(args)
     with ExitStack() as stack:
-        if _sample(args):
-            stack.enter_context(sample_hosts(settings.as_of()))
-        return ingest(args, hosts=SAMPLE_LABEL if _sample(args) else "public APIs")
+        if run.sample:
+            stack.enter_context(sample_hosts(run.as_of_date))
+        return ingest(args, run.file, run.as_of_date, hosts=SAMPLE_LABEL if run.sample else "public APIs")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     """The Dagster job in-process: the same assets, checks and publish step as a run launched from the UI."""
-    _apply_location(args)
     from dagster_project.lib.build import ensure_dagster_home, log_file_path, run_pipeline
     from dagster_project.lib.progress import Progress
 
-    sample = _sample(args)
+    run = _run_settings(args)
     home = ensure_dagster_home(_dagster_home())
-    log_path = log_file_path()
+    log_path = log_file_path(run.file)
     print(
-        f"Building {settings.warehouse_path()} from {SAMPLE_LABEL if sample else 'the public APIs'}, "
-        f"as of {settings.as_of()} (run history in {home})",
+        f"Building {run.file} from {SAMPLE_LABEL if run.sample else 'the public APIs'}, "
+        f"as of {run.as_of_date} (run history in {home})",
         flush=True,
     )
     with ExitStack() as stack:
-        if not take_writer_lock(stack, settings.warehouse_path()):
+        if not take_writer_lock(stack, run.file):
             return 1
-        if sample:
-            stack.enter_context(sample_hosts(settings.as_of()))
+        if run.sample:
+            stack.enter_context(sample_hosts(run.as_of_date))
         stack.enter_context(_environment({"DAGSTER_HOME": str(home)}))
         if args.full_refresh:
             from ingestion.pipelines import run_ingest
 
             summary = run_ingest(
-                None, full_refresh=True, on_result=lambda result: print(f"  full refresh {result.line()}", flush=True)
+                None,
+                full_refresh=True,
+                warehouse=run.file,
+                as_of=run.as_of_date,
+                on_result=lambda result: print(f"  full refresh {result.line()}", flush=True),
             )
             if not summary.ok:
                 print(summary.render())
                 return 1
         stack.enter_context(_child_stderr_to(log_path))
         with Progress() as progress:
-            result = run_pipeline(verbose=args.verbose, sample=sample, log_path=log_path, progress=progress)
+            result = run_pipeline(run, verbose=args.verbose, log_path=log_path, progress=progress)
     print(result.render())
     return 0 if result.success else 1
 
@@ -149,20 +155,23 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from dagster_project.lib.build import PROJECT_ROOT, ensure_dagster_home
 
-    _apply_location(args)
+    run = _run_settings(args)
     home = ensure_dagster_home(_dagster_home())
+    # The UI's code server builds its Warehouse resource from these (its runs' default settings).
     env = dict(os.environ, DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1")
-    env[settings.WAREHOUSE_ENV] = str(settings.warehouse_path())
-    env[settings.SERVING_ENV] = str(settings.serving_path())
+    env[settings.WAREHOUSE_ENV] = run.path
+    env[settings.SERVING_ENV] = run.serving_path
+    if getattr(args, "as_of", None):
+        env[settings.AS_OF_ENV] = run.as_of  # else unset: each run of a long-lived UI is as of its own day
     with ExitStack() as stack:
-        if _sample(args):
-            emulator = stack.enter_context(_emulator_process(settings.as_of()))
+        if run.sample:
+            emulator = stack.enter_context(_emulator_process(run.as_of_date))
             env.update(sample_environment(emulator))
         dg_cli = shutil.which("dg") or str(Path(sys.executable).with_name("dg"))
         command = [dg_cli, "dev", "--host", args.host, "--port", str(args.port)]
         print(
-            f"Dagster UI on http://{args.host}:{args.port} ({'sample mode' if _sample(args) else 'public APIs'}; "
-            f"warehouse {env[settings.WAREHOUSE_ENV]}; run history in {home}); Ctrl-C to stop.",
+            f"Dagster UI on http://{args.host}:{args.port} ({'sample mode' if run.sample else 'public APIs'}; "
+            f"warehouse {run.file}; run history in {home}); Ctrl-C to stop.",
             flush=True,
         )
         return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
@@ -352,7 +361,7 @@ def _check_settings(args: argparse.Namespace) -> None:
         warehouse = args.warehouse.absolute() if getattr(args, "warehouse", None) else settings.warehouse_path()
         _writable_folder(warehouse.parent, f"the warehouse (${settings.WAREHOUSE_ENV} or --warehouse) {warehouse}")
     if args.command == "build":
-        serving = settings.serving_path()
+        serving = settings.serving_path(getattr(args, "warehouse", None))
         _writable_folder(serving.parent, f"the serving file (${settings.SERVING_ENV}) {serving}")
     if args.command in ("build", "dev"):
         home = _dagster_home()

@@ -76,9 +76,9 @@ def take_writer_lock(stack: ExitStack, warehouse: Path) -> bool:
     return True
 
 
-def ingest(args: argparse.Namespace, hosts: str = PUBLIC_APIS) -> int:
-    """Load the sources (one progress line each as it finishes), then print the summary table."""
-    warehouse = args.warehouse.absolute() if args.warehouse else settings.warehouse_path()
+def ingest(args: argparse.Namespace, warehouse: Path, as_of: date, hosts: str = PUBLIC_APIS) -> int:
+    """Load the sources into `warehouse` as of `as_of` (one progress line each as it finishes), then print the
+    summary table."""
     with ExitStack() as stack:
         if not take_writer_lock(stack, warehouse):
             return 1
@@ -86,7 +86,7 @@ def ingest(args: argparse.Namespace, hosts: str = PUBLIC_APIS) -> int:
             args.source or None,
             full_refresh=args.full_refresh,
             warehouse=warehouse,
-            as_of=args.as_of,
+            as_of=as_of,
             hosts=hosts,
             on_result=lambda result: print(f"  {result.line()}", file=sys.stderr, flush=True),
         )
@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"ingestion: {exc}", file=sys.stderr)
             return 2
+    warehouse = args.warehouse.absolute() if args.warehouse else settings.warehouse_path()
     try:
-        return ingest(args)
+        return ingest(args, warehouse, args.as_of or settings.as_of())
     except KeyboardInterrupt:
         print("ingestion: interrupted (Ctrl-C); a source that had not finished loaded nothing", file=sys.stderr)
         return 130

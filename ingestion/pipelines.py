@@ -92,6 +92,18 @@ def make_pipeline(name: str, warehouse: Path) -> dlt.Pipeline:
     )
 
 
+def declared_pipeline(name: str) -> dlt.Pipeline:
+    """The source's pipeline with no warehouse: what Dagster reads the asset specs from (pipeline and dataset names).
+    A run loads through its own pipeline on the run's warehouse (`make_pipeline`)."""
+    settings.use_project_dlt_config()
+    return dlt.pipeline(
+        pipeline_name=f"treasury_{name}",
+        destination="duckdb",
+        dataset_name=dataset_name(name),
+        pipelines_dir=str(_working_dir() / "declared"),
+    )
+
+
 @dataclass
 class TableResult:
     source: str

@@ -31,24 +31,28 @@ def warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).absolute()
 
 
-def serving_path() -> Path:
-    """TREASURY_SERVING, default serving.duckdb beside the warehouse file."""
-    return Path(os.environ.get(SERVING_ENV) or warehouse_path().parent / "serving.duckdb").absolute()
+def serving_path(warehouse: Path | None = None) -> Path:
+    """TREASURY_SERVING, default serving.duckdb beside the warehouse file (`warehouse`, else TREASURY_WAREHOUSE's)."""
+    beside = (warehouse or warehouse_path()).absolute().parent / "serving.duckdb"
+    return Path(os.environ.get(SERVING_ENV) or beside).absolute()
 
 
 def sample_mode() -> bool:
     return os.environ.get(SAMPLE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def parse_as_of(raw: str) -> date:
+    """An as-of date as TREASURY_AS_OF or --as-of gives it (YYYY-MM-DD), or an error that names the variable."""
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise ValueError(f"{AS_OF_ENV}={raw!r} is not a date (YYYY-MM-DD)") from exc
+
+
 def as_of() -> date:
     """TREASURY_AS_OF if set, otherwise today's date in New York (the sources' publication clock)."""
     raw = os.environ.get(AS_OF_ENV, "").strip()
-    if raw:
-        try:
-            return date.fromisoformat(raw)
-        except ValueError as exc:
-            raise ValueError(f"{AS_OF_ENV}={raw!r} is not a date (YYYY-MM-DD)") from exc
-    return datetime.now(NEW_YORK).date()
+    return parse_as_of(raw) if raw else datetime.now(NEW_YORK).date()
 
 
 def load_dotenv(path: Path | None = None) -> bool:

@@ -17,6 +17,7 @@ import dagster as dg
 
 from dagster_project.defs.quality.checks import FRESHNESS_CHECKS
 from dagster_project.lib.build_status import BUILD_TAG, STAGE_TAG
+from dagster_project.lib.warehouse import Warehouse
 from ingestion import settings
 from ingestion.common.source import Source
 from ingestion.registry import SOURCES
@@ -85,9 +86,9 @@ def _refresh_schedule(source: Source) -> dg.ScheduleDefinition:
         execution_timezone=TIMEZONE,
         description=refresh.description,
     )
-    def _schedule(context: dg.ScheduleEvaluationContext):
+    def _schedule(context: dg.ScheduleEvaluationContext, warehouse: Warehouse):
         day = context.scheduled_execution_time.astimezone(settings.NEW_YORK).date()
-        planned = refresh.plan(day, settings.serving_path())
+        planned = refresh.plan(day, warehouse.serving_file)
         if planned.skip is not None:
             return dg.SkipReason(planned.skip)
         return dg.RunRequest(run_key=f"{source.name}:{day}", tags=planned.tags)

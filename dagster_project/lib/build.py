@@ -29,7 +29,7 @@ from dagster_project.lib.build_status import (
     published_statuses,
 )
 from dagster_project.lib.progress import Progress, activate
-from ingestion import settings
+from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.lock import process_alive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def ensure_dagster_home(home: Path | None = None) -> Path:
 class RunSummary:
     success: bool
     seconds: float
-    sample: bool
+    warehouse: Warehouse
     materialized: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
@@ -82,7 +82,7 @@ class RunSummary:
         return "FAILED"
 
     def render(self) -> str:
-        label = "SAMPLE DATA (built-in emulator, synthetic)" if self.sample else "public APIs"
+        label = "SAMPLE DATA (built-in emulator, synthetic)" if self.warehouse.sample else "public APIs"
         lines = [
             f"  assets materialized: {len(self.materialized)}",
             f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed, {len(self.checks_warned)} warnings",
@@ -108,7 +108,7 @@ class RunSummary:
             for s in self.held_back:
                 by_reason.setdefault(s.reason or "no reason recorded", []).append(s.table_name)
             lines += [f"    {', '.join(names)}: {reason}" for reason, names in by_reason.items()]
-        serving = settings.serving_path()
+        serving = self.warehouse.serving_file
         if self.published:
             lines.append(f"  serving file: {serving} published")
         elif self.unchanged:
@@ -125,7 +125,8 @@ class RunSummary:
             lines.append(f"  log (Dagster, dbt and dlt lines): {self.log_path}")
         if self.run_ids:
             lines.append(f"  Dagster runs: {', '.join(run_id[:8] for run_id in self.run_ids)}")
-        lines.append(f"Pipeline run ({label}, as of {settings.as_of()}): {self.verdict()} in {self.seconds:.1f}s")
+        as_of = self.warehouse.as_of_date
+        lines.append(f"Pipeline run ({label}, as of {as_of}): {self.verdict()} in {self.seconds:.1f}s")
         return "\n".join(lines)
 
 
@@ -188,22 +189,22 @@ class _Redirect:
 _STDOUT = _Redirect()
 
 
-def log_file_path() -> Path:
+def log_file_path(warehouse: Path) -> Path:
     """Where a build writes Dagster's, dbt's and dlt's own lines: logs/ beside the warehouse, one file per build."""
-    return settings.warehouse_path().parent / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S}.log"
+    return warehouse.parent / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S}.log"
 
 
 def run_pipeline(
-    *, verbose: bool = False, sample: bool = False, log_path: Path | None = None, progress: Progress | None = None
+    warehouse: Warehouse, *, verbose: bool = False, log_path: Path | None = None, progress: Progress | None = None
 ) -> RunSummary:
-    """Run the build's three stage jobs in this process on the instance in DAGSTER_HOME; the summary of what they
-    did."""
+    """Run the build's three stage jobs in this process on the instance in DAGSTER_HOME, with `warehouse` as the
+    runs' settings (their run configuration: nothing is written to the environment); the summary of what they did."""
     from dagster_project.definitions import defs
     from dagster_project.defs.schedules import STAGES
     from dagster_project.lib.dbt import mart_row_counts
 
     started = time.perf_counter()
-    log_path = log_path or log_file_path()
+    log_path = log_path or log_file_path(warehouse.file)
     definitions = defs()
     asset_graph = definitions.resolve_asset_graph()
     loggers: dict = {"treasury_log_file": {"config": {"path": str(log_path)}}, "treasury_progress": {}}
@@ -237,7 +238,7 @@ def run_pipeline(
                 result = definitions.resolve_job_def(job.name).execute_in_process(
                     instance=instance,
                     raise_on_error=False,
-                    run_config={"loggers": loggers},
+                    run_config={"loggers": loggers, "resources": {"warehouse": warehouse.run_config()}},
                     tags={**tags, STAGE_TAG: stage},
                 )
                 results.append(result)
@@ -257,7 +258,7 @@ def run_pipeline(
         for logger in python_loggers:
             logger.removeHandler(file_handler)
         file_handler.close()
-    summary = RunSummary(success=all(r.success for r in results), seconds=0.0, sample=sample, log_path=log_path)
+    summary = RunSummary(success=all(r.success for r in results), seconds=0.0, warehouse=warehouse, log_path=log_path)
     summary.run_ids = [r.run_id for r in results]
     for event in (e for r in results for e in r.all_events):
         if event.is_step_materialization:
@@ -278,9 +279,9 @@ def run_pipeline(
     summary.published = "publish/serving_file" in summary.materialized
     summary.report_written = "publish/stress_report" in summary.materialized
     summary.unchanged = summary.success and not any(key.startswith("marts/") for key in summary.materialized)
-    summary.mart_rows = mart_row_counts(settings.warehouse_path())
+    summary.mart_rows = mart_row_counts(warehouse.file)
     if summary.published:
-        summary.statuses = published_statuses(settings.serving_path())
+        summary.statuses = published_statuses(warehouse.serving_file)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -8,9 +8,7 @@ the project, so a plain `treasury build` after an edit sees the edit, and an unc
 from __future__ import annotations
 
 import json
-import os
 import sys
-from contextlib import contextmanager
 from functools import cache, cached_property
 from importlib.metadata import version
 from pathlib import Path
@@ -19,49 +17,20 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
 from dagster_project.lib.fingerprint import combine, files_fingerprint, table_fingerprint
-from ingestion import settings
 from ingestion.common.warehouse import connect, row_counts
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 # dbt as a child that dies with its parent (lib/dbt_child.py), installed beside this Python.
 DBT_CHILD = str(Path(sys.executable).with_name("treasury-dbt"))
-MARTS = (
-    "fct_auctions",
-    "fct_par_yields",
-    "mart_yield_curve_daily",
-    "fct_futures_positioning",
-    "fct_basis_trade_proxy_weekly",
-    "fct_foreign_holdings",
-    "fct_primary_dealer_positions",
-    "fct_funding_rates_daily",
-    "fct_foreign_official_custody_weekly",
-    "fct_marketable_debt_monthly",
-    "mart_treasury_stress_weekly",
-    "mart_stress_alerts",
-)
-
-
-@contextmanager
-def _absolute_warehouse():
-    """dbt runs in its project folder: for the length of one invocation it sees the warehouse as an absolute path
-    (the profile reads the one TREASURY_WAREHOUSE variable), whatever folder the run started from."""
-    saved = os.environ.get(settings.WAREHOUSE_ENV)
-    os.environ[settings.WAREHOUSE_ENV] = str(settings.warehouse_path())
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(settings.WAREHOUSE_ENV, None)
-        else:
-            os.environ[settings.WAREHOUSE_ENV] = saved
 
 
 class ProjectDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource with three differences: dbt's version is read from the installed package (dagster-dbt
+    """dagster-dbt's resource with two differences: dbt's version is read from the installed package (dagster-dbt
     would run `dbt --version`, which asks the package index for the latest release, a request to a non-data host);
-    no dbt adapter is opened in the Dagster process (dagster-dbt uses it only for row counts and column metadata,
-    which this project reads itself, and importing dbt there costs seconds); and the warehouse path is absolute."""
+    and no dbt adapter is opened in the Dagster process (dagster-dbt uses it only for row counts and column metadata,
+    which this project reads itself, and importing dbt there costs seconds). The warehouse's path reaches dbt as a
+    var (`warehouse_path`, read by profiles.yml), with the cut-offs, from the run's Warehouse resource."""
 
     @cached_property
     def _cli_version(self) -> Version:
@@ -69,10 +38,6 @@ class ProjectDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - signature fixed by the base class
         return None
-
-    def cli(self, args, **kwargs):
-        with _absolute_warehouse():
-            return super().cli(args, **kwargs)
 
 
 def dbt_resource() -> ProjectDbtCliResource:
@@ -102,10 +67,22 @@ def prepare_manifest() -> Path:
     return DBT_PROJECT.manifest_path
 
 
+def marts() -> tuple[str, ...]:
+    """The marts, as the dbt project declares them (the models in the `marts` schema), by business area (their
+    folder under models/marts/)."""
+    nodes = sorted(load_manifest()["nodes"].values(), key=lambda node: node["original_file_path"])
+    return tuple(
+        node.get("alias") or node["name"]
+        for node in nodes
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    )
+
+
 def mart_row_counts(warehouse: Path) -> dict[str, int]:
     """Rows in each mart that exists in the warehouse (empty if the file does not exist yet)."""
-    counts = row_counts(warehouse, [("marts", name) for name in MARTS])
-    return {name: counts[("marts", name)] for name in MARTS if ("marts", name) in counts}
+    names = marts()
+    counts = row_counts(warehouse, [("marts", name) for name in names])
+    return {name: counts[("marts", name)] for name in names if ("marts", name) in counts}
 
 
 # Recorded on the serving file's materialization: what the published marts were built from.
@@ -123,9 +100,9 @@ def _source_tables() -> tuple[tuple[str, str], ...]:
     return tuple(sorted((s["schema"], s["identifier"]) for s in load_manifest()["sources"].values()))
 
 
-def inputs_fingerprint(dbt_vars: dict[str, str]) -> str:
+def inputs_fingerprint(warehouse: Path, dbt_vars: dict[str, str]) -> str:
     """What a `dbt build` reads: every raw source table's content, every file of the dbt project, the vars."""
-    with connect() as con:
+    with connect(warehouse) as con:
         tables = {f"{schema}.{table}": table_fingerprint(con, schema, table) for schema, table in _source_tables()}
     project = files_fingerprint(
         [

@@ -60,16 +60,22 @@ class Warehouse(dg.ConfigurableResource):
         )
 
     @classmethod
-    def configure(cls, path: Path, serving_path: Path, as_of: date, *, sample: bool) -> dict[str, object]:
-        """The run configuration that sets every field (a field left out of a run's configuration takes its default,
-        not the definitions' value)."""
+    def for_build(cls, path: Path | None, as_of: date | None, *, sample: bool) -> Warehouse:
+        """The settings of a CLI build: `--warehouse` and `--as-of` when given, else the environment's; the as-of
+        date fixed when the build starts (a build that runs past midnight stays as of its day)."""
+        path = (path or settings.warehouse_path()).absolute()
+        return cls(
+            path=str(path),
+            serving_path=str(settings.serving_path(path)),
+            as_of=(as_of or settings.as_of()).isoformat(),
+            sample=sample,
+        )
+
+    def run_config(self) -> dict[str, object]:
+        """The resource's run configuration with every field set (a field a run's configuration leaves out takes
+        its default, not the definitions' value)."""
         return {
-            "config": {
-                "path": str(path.absolute()),
-                "serving_path": str(serving_path.absolute()),
-                "as_of": as_of.isoformat(),
-                "sample": sample,
-            }
+            "config": {"path": self.path, "serving_path": self.serving_path, "as_of": self.as_of, "sample": self.sample}
         }
 
     # --- the settings ---------------------------------------------------------------------------------------------

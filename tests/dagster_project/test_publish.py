@@ -112,7 +112,9 @@ def test_readers_keep_their_copy_while_a_new_build_publishes(env):
         con.execute(
             "delete from marts.fct_auctions where auction_date = (select max(auction_date) from marts.fct_auctions)"
         )
-    assert dg.materialize([definitions.get_assets_def(["publish", "serving_file"])]).success
+    assert dg.materialize(
+        [definitions.get_assets_def(["publish", "serving_file"])], resources=definitions.resources
+    ).success
     for name, reader in readers.items():
         reader.stdin.write("\n")
         reader.stdin.flush()

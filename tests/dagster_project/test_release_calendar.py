@@ -127,7 +127,10 @@ def test_every_source_is_fresh_as_of_the_sample_date_and_stale_ten_weeks_later(s
 
 
 def _evaluate(schedule: dg.ScheduleDefinition, when: str):
-    with dg.build_schedule_context(scheduled_execution_time=ny(when)) as context:
+    from dagster_project.lib.warehouse import Warehouse
+
+    resources = {"warehouse": Warehouse.from_environment()}
+    with dg.build_schedule_context(scheduled_execution_time=ny(when), resources=resources) as context:
         return schedule.evaluate_tick(context)
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from dagster_project.lib.dbt import DBT_PROJECT, MARTS
+from dagster_project.lib.dbt import DBT_PROJECT, marts
 from emulator.server import Emulator, base_urls, serve
 from ingestion.pipelines import run_ingest
 from tests.builds import dbt_build
@@ -49,7 +49,7 @@ def test_every_mart_column_is_documented(warehouse):
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model"
     }
-    for mart in MARTS:
+    for mart in marts():
         columns = {
             name
             for (name,) in query(

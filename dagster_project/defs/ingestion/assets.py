@@ -5,20 +5,25 @@ lineage runs unbroken from the API to the marts. Each source reads its host from
 in sample mode whoever started the emulator (`treasury build|dev --sample`) pointed it there.
 """
 
-from datetime import date
-from pathlib import Path
+from datetime import date, datetime
 
 import dagster as dg
 import duckdb
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from dagster_project.lib.warehouse import Warehouse
 from ingestion import settings
 from ingestion.common.errors import SourceHTTPError, find_cause
-from ingestion.common.lock import writer_lock
 from ingestion.common.records import DriftReport
-from ingestion.common.warehouse import connect
-from ingestion.pipelines import configured_host, dataset_name, make_pipeline, make_source, reads_public_host
+from ingestion.pipelines import (
+    configured_host,
+    dataset_name,
+    declared_pipeline,
+    make_pipeline,
+    make_source,
+    reads_public_host,
+)
 from ingestion.registry import NAMES, SUITES
 
 # A source still failing after the HTTP client's own bounded retries is retried as a step, later.
@@ -26,12 +31,12 @@ STEP_RETRIES = 2
 STEP_RETRY_SECONDS = 120
 
 
-def table_stats(warehouse: Path, source: str) -> dict[str, tuple[int, date | None]]:
+def table_stats(warehouse: Warehouse, source: str) -> dict[str, tuple[int, date | None]]:
     """(rows, latest data date) per raw table of a source; empty before its first load."""
     if not warehouse.exists():
         return {}
     stats = {}
-    with connect(warehouse) as con:
+    with warehouse.connect() as con:
         for (src, table), suite in SUITES.items():
             if src != source:
                 continue
@@ -59,22 +64,22 @@ class RawTableTranslator(DagsterDltTranslator):
 
 def _ingestion_assets(name: str) -> dg.AssetsDefinition:
     @dlt_assets(
-        dlt_source=make_source(name, None, settings.as_of(), DriftReport()),
-        dlt_pipeline=make_pipeline(name, settings.warehouse_path()),
+        # Declared for the asset specs only (resources, names): each run makes its own, as of its date, on its warehouse.
+        dlt_source=make_source(name, None, datetime.now(settings.NEW_YORK).date(), DriftReport()),
+        dlt_pipeline=declared_pipeline(name),
         name=f"ingest_{name}",
         dagster_dlt_translator=RawTableTranslator(),
         pool="duckdb_writer",
     )
-    def _assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource):
-        as_of = settings.as_of()
-        warehouse = settings.warehouse_path()
+    def _assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
+        as_of = warehouse.as_of_date
         host = configured_host(name)
         sample = not reads_public_host(name)  # the emulator (sample mode) or another server
         before = table_stats(warehouse, name)
-        with writer_lock(warehouse):  # one writer: a concurrent CLI build makes this step fail
+        with warehouse.writer_lock():  # one writer: a concurrent CLI build makes this step fail
             drift = DriftReport()
             source = make_source(name, None, as_of, drift)
-            pipeline = make_pipeline(name, warehouse)
+            pipeline = make_pipeline(name, warehouse.file)
             try:
                 events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
             except Exception as exc:

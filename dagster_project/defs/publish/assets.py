@@ -29,10 +29,8 @@ from dagster_project.lib.build_status import (
     recorded_statuses,
 )
 from dagster_project.lib.dbt import INPUTS_FINGERPRINT, SERVING_STAT, inputs_fingerprint, serving_stat
-from ingestion import settings
-from ingestion.common.lock import writer_lock
+from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.warehouse import connect
-from ingestion.registry import point_in_time_cutoffs
 
 SOURCE_ALIAS = "treasury_build_source"
 SERVING_ALIAS = "treasury_serving"
@@ -120,19 +118,19 @@ def publish_assets() -> dg.Definitions:
         pool="duckdb_writer",
         description="A read-only copy of the marts and staging schemas for BI tools and SQL users (data/serving.duckdb).",
     )
-    def serving_file(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        warehouse, serving = settings.warehouse_path().resolve(), settings.serving_path().resolve()
-        if serving == warehouse:
+    def serving_file(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        source, serving = warehouse.file.resolve(), warehouse.serving_file.resolve()
+        if serving == source:
             raise ValueError(f"TREASURY_SERVING and TREASURY_WAREHOUSE are the same file ({serving}): they must differ")
         tmp = serving.with_name(serving.name + ".tmp")
         tmp.unlink(missing_ok=True)
         serving.parent.mkdir(parents=True, exist_ok=True)
         rows: dict[str, int] = {}
-        as_of = settings.as_of()
-        with writer_lock(settings.warehouse_path()), connect(":memory:", read_only=False) as con:
+        as_of = warehouse.as_of_date
+        with warehouse.writer_lock(), connect(":memory:", read_only=False) as con:
             # ATTACH takes no parameters: the paths are quoted SQL literals (quotes doubled), under aliases that no
             # file name can take (DuckDB names an attached file after its stem, e.g. a serving file "warehouse.duckdb").
-            con.execute(f"attach {_literal(str(warehouse))} as {SOURCE_ALIAS} (read_only)")
+            con.execute(f"attach {_literal(str(source))} as {SOURCE_ALIAS} (read_only)")
             statuses = recorded_statuses(con, SOURCE_ALIAS)
             held_back = {key for key, status in statuses.items() if status.status == HELD_BACK}
             # A held-back table keeps its last good version: the one in the serving file being replaced.
@@ -186,7 +184,7 @@ def publish_assets() -> dg.Definitions:
         kept_back = [s for s in published if s.status == HELD_BACK]
         if kept_back:
             context.log.warning(f"published with {len(kept_back)} tables held back: {held_back_summary(kept_back)}")
-        fingerprint = inputs_fingerprint(point_in_time_cutoffs(settings.as_of()))
+        fingerprint = inputs_fingerprint(warehouse.file, warehouse.cutoffs())
         os.replace(tmp, serving)  # atomic on POSIX: readers see the old file or the new one, never half of one
         context.log.info(f"published {len(rows)} tables to {serving}")
         return dg.MaterializeResult(
@@ -195,6 +193,7 @@ def publish_assets() -> dg.Definitions:
                 "tables": len(rows),
                 # The as-of date of the data: the alert sensor delivers what became public up to it.
                 "as_of": as_of.isoformat(),
+                **{f"treasury/{k}": v for k, v in warehouse.describe().items()},
                 # What these marts were built from: a later build with the same inputs skips dbt and publish.
                 INPUTS_FINGERPRINT: fingerprint,
                 HELD_BACK_METADATA: len(kept_back),

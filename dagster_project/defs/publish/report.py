@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project.lib import report
-from ingestion import settings
+from dagster_project.lib.warehouse import Warehouse
 from ingestion.pipelines import configured_host, reads_public_host
 from ingestion.registry import NAMES
 
@@ -16,11 +16,11 @@ from ingestion.registry import NAMES
     "foreign holdings, and a PNG per chart (data/report/, $TREASURY_REPORT_DIR). Built from the published serving "
     "file, so only after every blocking check passed. `treasury report --open` opens the latest.",
 )
-def stress_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    serving = settings.serving_path()
+def stress_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    serving = warehouse.serving_file
     # Sample data (or a mirror) when any source reads another host than its public API: labelled on every section.
     others = sorted({configured_host(name) for name in NAMES if not reads_public_host(name)})
-    built = report.build(serving, report.report_dir(serving), settings.as_of(), bool(others), tuple(others))
+    built = report.build(serving, report.report_dir(serving), warehouse.as_of_date, bool(others), tuple(others))
     table = "| figure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in built.headline.items())
     context.log.info(f"report written to {built.path} ({built.bytes:,} bytes, {len(built.charts)} charts)")
     return dg.MaterializeResult(

@@ -13,13 +13,13 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.lib.fingerprint import files_fingerprint, table_fingerprint
+from dagster_project.lib.warehouse import Warehouse
 from dagster_project.quality import engine
 from dagster_project.quality.engine import SuiteOutcome, validate
 from ingestion import settings
 from ingestion.common.expectations import RawTableSuite
 from ingestion.common.freshness import judged_at
 from ingestion.common.source import Source
-from ingestion.common.warehouse import connect
 from ingestion.registry import SOURCES, SUITES
 
 
@@ -123,9 +123,9 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite {suite.name}: ranges, identities, identifiers, calendar and row count. "
         "A blocking expectation that fails stops everything downstream; a publication artefact warns with its rows.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         previous = _rows_before_load(context, key)
-        with connect() as con:
+        with warehouse.connect() as con:
             empty = _no_rows_yet(con, f"raw_{suite.source}", suite.table)
             if empty is not None:
                 context.log.warning(f"{suite.qualified}: {empty}")
@@ -169,9 +169,9 @@ def _freshness_check(source: Source) -> dg.AssetChecksDefinition:
         description=f"Is everything {source.name} has released by now loaded? Judged in New York time against its "
         f"release calendar (ingestion/{source.name}/releases.py); warns only.",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        now = judged_at(settings.as_of())
-        with connect() as con:
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        now = judged_at(warehouse.as_of_date)
+        with warehouse.connect() as con:
             verdict = source.assess(con, now)
         if not verdict.fresh:
             context.log.warning(verdict.description)

@@ -27,18 +27,16 @@ from dagster_project.lib.build_status import (
 from dagster_project.lib.dbt import (
     DBT_PROJECT,
     INPUTS_FINGERPRINT,
-    MARTS,
     SERVING_STAT,
     inputs_fingerprint,
     load_manifest,
     mart_row_counts,
+    marts,
     prepare_manifest,
     serving_stat,
 )
-from ingestion import settings
-from ingestion.common.lock import writer_lock
-from ingestion.common.warehouse import connect, row_counts
-from ingestion.registry import SUITES, point_in_time_cutoffs
+from dagster_project.lib.warehouse import Warehouse
+from ingestion.registry import SUITES
 
 UNIT_TEST_METADATA = "dbt_unit_tests"
 SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
@@ -77,7 +75,9 @@ def unit_test_results(invocation, manifest: dict) -> dict[str, dict[str, dict]]:
     return by_model
 
 
-def _published_from_same_inputs(context: dg.AssetExecutionContext, cutoffs: dict[str, str]) -> str | None:
+def _published_from_same_inputs(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, cutoffs: dict[str, str]
+) -> str | None:
     """Why the last publish still holds (same raw data, same dbt project, same cutoffs, serving file and marts as
     published), or None when dbt must run. Only a complete run (the whole project) may skip."""
     if set(context.selected_output_names) != set(context.op_execution_context.op_def.output_dict):
@@ -88,12 +88,12 @@ def _published_from_same_inputs(context: dg.AssetExecutionContext, cutoffs: dict
     published = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     if published.get(HELD_BACK_METADATA, 0):
         return None  # the published build held marts back: this build must try them again
-    if published.get(SERVING_STAT) != serving_stat(settings.serving_path()):
+    if published.get(SERVING_STAT) != serving_stat(warehouse.serving_file):
         return None
-    marts = {f"marts.{name}": rows for name, rows in mart_row_counts(settings.warehouse_path()).items()}
-    if any(published.get(f"rows.{name}") != rows for name, rows in marts.items()) or len(marts) != len(MARTS):
+    built = {f"marts.{name}": rows for name, rows in mart_row_counts(warehouse.file).items()}
+    if any(published.get(f"rows.{name}") != rows for name, rows in built.items()) or len(built) != len(marts()):
         return None
-    if published.get(INPUTS_FINGERPRINT) != inputs_fingerprint(cutoffs):
+    if published.get(INPUTS_FINGERPRINT) != inputs_fingerprint(warehouse.file, cutoffs):
         return None
     return f"same raw data, models and cutoffs as the build published by run {event.run_id[:8]}"
 
@@ -104,16 +104,16 @@ def _published_from_same_inputs(context: dg.AssetExecutionContext, cutoffs: dict
     dagster_dbt_translator=WarehouseTranslator(),
     pool="duckdb_writer",
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # dbt holds DuckDB's write lock while it runs, so rows are counted after it ends: the events are held until
     # then and released with `dagster/row_count` added (dagster-dbt's fetch_row_counts would query mid-run).
     events, failure, unit_tests = [], None, {}
     # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
-    cutoffs = point_in_time_cutoffs(settings.as_of())
+    cutoffs = warehouse.cutoffs()
     # The blast radius: a source whose latest load failed, or whose raw data failed a blocking check, is left out
     # with everything downstream of it; the rest is built and published (lib/build_status.py).
     blocked = blocked_sources(context.instance, SUITES, context.run.run_id)
-    unchanged = None if blocked else _published_from_same_inputs(context, cutoffs)
+    unchanged = None if blocked else _published_from_same_inputs(context, warehouse, cutoffs)
     if unchanged:
         # Nothing new since the published build: the marts and the serving file are already what dbt would make.
         # No output is yielded, so the unit-test checks and the publish step are skipped.
@@ -124,8 +124,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     exclude = [arg for source in sorted(blocked) for arg in ("--exclude", f"source:{source}+")]
     results: dict[str, dict] = {}
     try:
-        with writer_lock(settings.warehouse_path()):
-            invocation = dbt.cli(["build", "--vars", json.dumps(cutoffs), *exclude], context=context)
+        with warehouse.writer_lock():
+            invocation = dbt.cli(["build", "--vars", json.dumps(warehouse.dbt_vars()), *exclude], context=context)
             try:
                 events.extend(invocation.stream())
             except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail
@@ -141,11 +141,11 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         results,
         _selected_models(context, load_manifest()),
         blocked,
-        as_of=settings.as_of(),
+        as_of=warehouse.as_of_date,
         run_id=context.run.run_id,
         schemas=PUBLISHED_SCHEMAS,
     )
-    with writer_lock(settings.warehouse_path()), connect(read_only=False) as con:
+    with warehouse.writer_lock(), warehouse.connect(read_only=False) as con:
         record_statuses(con, statuses)
     held_back = [s for s in statuses if s.status == HELD_BACK]
     # Asset keys are [schema, name]: the relation dbt built.
@@ -154,7 +154,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         for e in events
         if isinstance(e, dg.Output)
     }
-    counts = row_counts(settings.warehouse_path(), relations.values())
+    counts = warehouse.row_counts(relations.values())
+    # The run's settings and the cut-offs its marts were cut at, on every mart (computed once, by the resource).
+    settings_metadata = {f"treasury/{k}": v for k, v in warehouse.describe().items()}
     for event in events:
         if isinstance(event, dg.Output):
             extra = {}
@@ -163,6 +165,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             model = relations[event.output_name][1]
             if model in unit_tests:
                 extra[UNIT_TEST_METADATA] = dg.MetadataValue.json(unit_tests[model])
+            if relations[event.output_name][0] == "marts":
+                extra.update(settings_metadata)
             event = event.with_metadata({**event.metadata, **extra})
         yield event
     if held_back:
