@@ -90,6 +90,18 @@ def parse_json_once(response: Response):
     return body
 
 
+def read_exact_json(response: Response, source: str):
+    """The body with every JSON number as an exact Decimal or int (`5.00` must not become 5.0 on the way); a body
+    that is not JSON fails naming the source and the page."""
+    import json as stdlib_json
+    from decimal import Decimal
+
+    try:
+        return stdlib_json.loads(response.content, parse_float=Decimal)
+    except ValueError as exc:
+        raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
+
+
 def describe_response(response: Response) -> str:
     return f"HTTP {response.status_code} {response.reason}: {response.text[:200]!r}"
 

@@ -19,17 +19,15 @@ re-reads the last `refetch_days` and merges.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
-from decimal import Decimal
 
 import dlt
 import pyarrow as pa
 
 from ingestion.common.errors import SourceDataError
-from ingestion.common.http import http_errors, log, make_session
+from ingestion.common.http import http_errors, log, make_session, read_exact_json
 from ingestion.common.records import (
     DATE,
     DECIMAL,
@@ -142,14 +140,6 @@ def _merge(drift: DriftReport | None, seen: DriftReport) -> None:
         drift.merge(seen)
 
 
-def read_json(response, source: str):
-    """The body with every JSON number as an exact Decimal or int: `5.00` must not become 5.0 on the way."""
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        raise SourceDataError(source, f"page {response.url}", f"body is not JSON ({exc})") from exc
-
-
 def parse_rates(body, *, where: str, drift: DriftReport | None = None) -> pa.Table:
     """A `rates/.../search.json` (or `all/latest.json`) answer: one row per (type, effective_date)."""
     source = f"{NAME}.reference_rates"
@@ -252,7 +242,7 @@ def funding_rates(
             params = {"startDate": effective_date.start_value.isoformat(), "endDate": published_through.isoformat()}
             with http_errors(f"{NAME}.reference_rates", url):
                 response = session.get(url, params=params)
-            table = parse_rates(read_json(response, f"{NAME}.reference_rates"), where=response.url, drift=drift)
+            table = parse_rates(read_exact_json(response, f"{NAME}.reference_rates"), where=response.url, drift=drift)
             keys.check(table, response.url)
             reject_after(
                 table,
@@ -279,7 +269,9 @@ def funding_rates(
             params = {"startDate": start.isoformat(), "endDate": as_of.isoformat()}
             with http_errors(f"{NAME}.repo_operations", url):
                 response = make_session().get(url, params=params)
-            tables = parse_operations(read_json(response, f"{NAME}.repo_operations"), where=response.url, drift=drift)
+            tables = parse_operations(
+                read_exact_json(response, f"{NAME}.repo_operations"), where=response.url, drift=drift
+            )
             KeyGuard(f"{NAME}.repo_operations", OPERATION_KEY).check(tables[0], response.url)
             KeyGuard(f"{NAME}.repo_operation_details", DETAIL_KEY).check(tables[1], response.url)
             KeyGuard(f"{NAME}.repo_operation_propositions", PROPOSITION_KEY).check(tables[2], response.url)

@@ -94,8 +94,9 @@ def test_live_nyfed_fred_and_debt():
     """The four newer sources against their public hosts: one request each, parsed by the loading code."""
     from decimal import Decimal
 
+    from ingestion.common.http import read_exact_json
     from ingestion.fed_custody import parse_fredgraph
-    from ingestion.funding_rates import parse_rates, read_json
+    from ingestion.funding_rates import parse_rates
     from ingestion.primary_dealers import keyid_url, parse_timeseries
 
     session = make_session()
@@ -106,7 +107,7 @@ def test_live_nyfed_fred_and_debt():
         f"{FUNDING_RATES_BASE_URL}/rates/secured/sofr/search.json",
         params={"startDate": "2025-04-01", "endDate": "2025-04-30"},
     )
-    sofr = parse_rates(read_json(response, "funding_rates"), where=response.url)
+    sofr = parse_rates(read_exact_json(response, "funding_rates"), where=response.url)
     assert sofr.num_rows >= 20 and all(Decimal(3) < r < Decimal(5) for r in sofr["percent_rate"].to_pylist())
     response = session.get(f"{FRED_BASE_URL}/fredgraph.csv", params={"id": "WMTSECL1", "cosd": "2025-01-01"})
     custody = parse_fredgraph(response.text, ["WMTSECL1"], where=response.url)
