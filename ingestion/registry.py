@@ -22,6 +22,7 @@ NAMES = (
     "funding_rates",
     "fed_custody",
     "treasury_debt",
+    "fed_soma",
 )
 
 SOURCES: dict[str, Source] = {name: import_module(f"ingestion.{name}").SOURCE for name in NAMES}

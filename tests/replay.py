@@ -33,6 +33,10 @@ history; the emulator's FiscalData and SoQL query engines are reused to filter, 
   byte for byte; cosd/coed cut the rows. CONSTRUCTED stand-in: no recorded WMTSECL1 exists, so `id=WMTSECL1` gets
   the WALCL file with its header renamed (the reference README's stand-in: the same weekly Wednesday H.4.1
   layout, values are WALCL's). IORB has no recording: the replay build is configured without it.
+- NY Fed SOMA: `asofdates/list.json` is the recorded list (1,094 dates, newest first, to 2024-06-18), byte for byte;
+  `agency/get/agency%20debts/asof/2019-01-02.json` the recorded agency holdings, byte for byte. CONSTRUCTED: no
+  recording of the Treasury holdings (`tsy/get/all/asof/{date}.json`) exists, so each date answers with no holdings
+  (`{"soma": {"holdings": []}}`, the body's shape): the replay build loads the real dates and an empty holdings table.
 - FiscalData `debt_to_penny` (v2): the recorded 61 rows, and one CONSTRUCTED day (`DEBT_MISPRINT_DAY`): the
   recorded 2025-03-31 row's layout with the figures FiscalData's cache holds for 2025-08-04, where held by the public
   + intragovernmental exceed the total by exactly $10,000,000,000.00 (a publication artefact the build must
@@ -60,6 +64,7 @@ import pyarrow as pa
 from emulator import fiscaldata, socrata
 from emulator import funding_rates as funding
 from emulator.fed_custody import BASE_PATH as FRED_ROOT
+from emulator.fed_soma import BASE_PATH as SOMA_ROOT
 from emulator.funding_rates import BASE_PATH as NYFED_ROOT
 from emulator.par_yield_curve import YIELD_CSV_PREFIX
 from emulator.primary_dealers import BASE_PATH as PD_ROOT
@@ -118,7 +123,7 @@ TREASURYDIRECT_TO_FISCALDATA = {
     "reopening": "reopening",
     "series": "series",
     "somaAccepted": "soma_accepted",
-    "somaHoldings": "soma_holdings",
+    "somaHoldings": "fed_soma",
     "somaIncluded": "soma_included",
     "somaTendered": "soma_tendered",
     "totalAccepted": "total_accepted",
@@ -138,6 +143,8 @@ RATE_FILES = (
     "nyfed_reference_rates/rates_all_latest_2023-04-10_good_friday.json",
 )
 RP_FILE = "nyfed_reference_rates/rp_all_all_results_last_500_2023-04-21_trimmed.json"
+SOMA_DATES = "nyfed_soma/soma_asofdates_list_openbb_1bd76a9.json"
+SOMA_AGENCY = "nyfed_soma/soma_agency_get_agency-debts_asof_2019-01-02_openbb_1bd76a9.json"
 FRED_FILES = {
     "DGS10": "fred_graph_csv/DGS10_DATE_header_1962-01-02_to_2024-08-07.csv",
     "DGS5": "fred_graph_csv/DGS5_observation_date_header_2019-12-26_to_2024-12-26.csv",
@@ -423,6 +430,12 @@ class Replay:
                     body = self.fred(params.get("id", ""), params.get("cosd"), params.get("coed"))
                 except KeyError:
                     status, body = "404 Not Found", b"Series not found"
+            elif path == SOMA_ROOT + "/asofdates/list.json":
+                body = (self.root / SOMA_DATES).read_bytes()
+            elif path == SOMA_ROOT + "/agency/get/agency debts/asof/2019-01-02.json":
+                body = (self.root / SOMA_AGENCY).read_bytes()
+            elif path.startswith(SOMA_ROOT + "/tsy/get/all/asof/"):
+                body = b'{"soma": { "holdings": [] } }'
             elif path == DEBT_TO_THE_PENNY_PATH:
                 body = json.dumps(fiscaldata.query(self.debt_to_the_penny, DEBT_TO_THE_PENNY_FIELDS, params)).encode()
             elif path == MSPD_TABLE_1_PATH:

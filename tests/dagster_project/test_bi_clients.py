@@ -27,6 +27,7 @@ MARTS = (
     "_build_status",  # which tables are fresh and which are held back (lib/build_status.py)
     "dim_auction_terms",
     "dim_countries",
+    "fct_auction_soma_holdings",
     "fct_auctions",
     "fct_basis_trade_proxy_weekly",
     "fct_debt_outstanding_daily",
@@ -38,6 +39,7 @@ MARTS = (
     "fct_marketable_debt_monthly",
     "fct_par_yields",
     "fct_primary_dealer_positions",
+    "fct_soma_holdings_weekly",
     "mart_stress_alerts",
     "mart_treasury_stress_weekly",
     "mart_yield_curve_daily",

@@ -19,6 +19,8 @@ RAW_TO_STAGING = {
     ("fed_custody", "observations"): "stg_fed_custody__observations",
     ("treasury_debt", "debt_to_the_penny"): "stg_treasury_debt__debt_to_the_penny",
     ("treasury_debt", "mspd_table_1"): "stg_treasury_debt__mspd_table_1",
+    ("fed_soma", "treasury_holdings"): "stg_fed_soma__treasury_holdings",
+    ("fed_soma", "as_of_dates"): "stg_fed_soma__as_of_dates",
 }
 
 
@@ -51,6 +53,8 @@ def test_definitions_load_with_every_raw_table_model_and_the_publish_step(defini
             "fct_debt_outstanding_daily",
             "fct_marketable_debt_monthly",
             "mart_treasury_stress_weekly",
+            "fct_soma_holdings_weekly",
+            "fct_auction_soma_holdings",
         )
     } <= keys
     assert "publish/serving_file" in keys

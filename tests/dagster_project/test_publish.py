@@ -22,8 +22,8 @@ def test_the_full_sample_run_passes_every_check_and_publishes(sample_build):
     assert warned == ACTIVE_ALERTS_ON_AS_OF
     assert all(e.severity == dg.AssetCheckSeverity.WARN for e in evaluations if not e.passed)
     names = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
-    # 130 dbt data tests, 24 dbt unit tests, 15 Great Expectations suites, 8 freshness checks
-    assert len(names) == 177
+    # 143 dbt data tests, 26 dbt unit tests, 17 Great Expectations suites, 9 freshness checks (one per source)
+    assert len(names) == 195
     assert ("marts/fct_auctions", "test_fct_auctions_demand_metrics") in names  # unit tests are checks too
     assert ("cftc_tff/tff_futures_only", "great_expectations") in names  # the raw-table suites ran
     assert ("par_yield_curve/daily_par_yields", "fresh_per_release_calendar") in names

@@ -35,6 +35,8 @@ def test_every_raw_suite_passes_on_the_sample_build(sample_build):
         ("fed_custody", "observations"),
         ("treasury_debt", "debt_to_the_penny"),
         ("treasury_debt", "mspd_table_1"),
+        ("fed_soma", "treasury_holdings"),
+        ("fed_soma", "as_of_dates"),
     }
     for key, outcome in outcomes.items():
         assert outcome.success, (key, [f.line() for f in outcome.failed])

@@ -1,0 +1,38 @@
+"""The NY Fed's SOMA release calendar: the holdings as of Wednesday W are published on Thursday W+1 at about 16:30
+(New York, with the H.4.1); due by the end of Friday W+2. Refreshed on Thursdays at 17:30."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import duckdb
+
+from ingestion.common.freshness import Freshness, at, latest_date
+from ingestion.common.source import Refresh
+
+
+def week_due(now: datetime) -> date:
+    """The latest Wednesday whose holdings must be loaded by `now` (end of the Friday after)."""
+    wednesday = now.date() - timedelta(days=(now.date().weekday() - 2) % 7)
+    while at(wednesday + timedelta(days=3)) > now:
+        wednesday -= timedelta(days=7)
+    return wednesday
+
+
+def assess(con: duckdb.DuckDBPyConnection, now: datetime) -> Freshness:
+    latest = latest_date(con, "raw_fed_soma.treasury_holdings", "as_of_date")
+    rule = "holdings as of Wednesday W loaded by the end of Friday W+2 (published Thursday W+1 at about 16:30)"
+    # A holiday Wednesday moves the as-of date to the Tuesday: one day earlier still counts.
+    return Freshness("fed_soma", now, latest, week_due(now), rule, grace=timedelta(days=1))
+
+
+def cutoffs(as_of: date) -> dict[str, str]:
+    """A build as of D holds the weeks published by D: as-of dates before D (each comes out the day after)."""
+    return {"soma_released_through": (as_of - timedelta(days=1)).isoformat()}
+
+
+REFRESH = Refresh(
+    "fed_soma_on_thursday_evenings",
+    "30 17 * * 4",
+    "Thursdays at 17:30, after the NY Fed publishes the week's SOMA holdings (about 16:30).",
+)
