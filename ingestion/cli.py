@@ -1,7 +1,7 @@
 """`python -m ingestion ingest`: the dlt loads alone, no Dagster, no emulator.
 
 The sources read their hosts from dlt's configuration, so pointing them at another server (the emulator started with
-`treasury emulator`, a mirror) is `SOURCES__<NAME>__BASE_URL=...`. `treasury ingest` (dagster_project/cli.py) is the
+`treasury emulator`, a mirror) is `SOURCES__<NAME>__BASE_URL=...`. `treasury ingest` (dagster_project/runner/cli.py) is the
 same command with `--sample`, which starts the emulator itself.
 """
 

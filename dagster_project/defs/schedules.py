@@ -47,7 +47,7 @@ REFRESH_ALL = dg.define_asset_job(
     "publish. In one run a failed source stops everything after it: the daily schedule and `treasury build` run "
     "the three stage jobs instead (ingest_all, transform_all, publish).",
 )
-# The build's three stages (lib/build.py: `treasury build` runs them in-process; continue_the_build chains them).
+# The build's three stages (runner/build.py: `treasury build` runs them in-process; continue_the_build chains them).
 INGEST_ALL = dg.define_asset_job(
     "ingest_all",
     selection=dg.AssetSelection.groups("ingestion"),
@@ -65,7 +65,7 @@ PUBLISH = dg.define_asset_job(
     description="Stage 3: the serving file (held-back marts at their last good version, marts._build_status) and "
     "the stress report.",
 )
-# stage -> job, in order: what `treasury build` runs (lib/build.py) and this module's sensor chains.
+# stage -> job, in order: what `treasury build` runs (runner/build.py) and this module's sensor chains.
 STAGES = {"ingest": INGEST_ALL, "transform": TRANSFORM_ALL, "publish": PUBLISH}
 CHECK_FRESHNESS = dg.define_asset_job(
     "check_freshness",

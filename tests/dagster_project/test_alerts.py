@@ -165,7 +165,7 @@ def test_a_receiver_that_stays_down_is_reported_and_caught_up_later(published, m
     instance, expected, jsonl = published
     down = f"http://127.0.0.1:{_free_port()}/hook"  # nothing listens there
     monkeypatch.setenv("TREASURY_ALERT_WEBHOOK_URL", down)
-    monkeypatch.setattr("dagster_project.lib.alerts.BACKOFF_SECONDS", (0.0, 0.0))
+    monkeypatch.setattr("dagster_project.alerts.delivery.BACKOFF_SECONDS", (0.0, 0.0))
     failed = evaluate(instance)
     reason = str(failed.skip_reason)
     assert f"{len(expected)} deliveries failed and will be retried" in reason and "webhook" in reason

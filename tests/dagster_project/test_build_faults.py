@@ -27,7 +27,7 @@ from tests.ingestion.test_fault_matrix import Tamper, _future_report
 
 def build(monkeypatch, urls, as_of=AS_OF) -> tuple[int, str]:
     """`treasury build --as-of` in this process with every source pointed at `urls`: (exit status, stdout)."""
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     for source, url in urls.items():
         monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
@@ -143,7 +143,7 @@ def _alive(pid: int) -> bool:
 def test_a_dagster_home_with_spaces_quotes_and_unicode_keeps_run_history(tmp_path):
     """The instance `treasury dev` uses: the project's dagster.yaml lands in any DAGSTER_HOME, and its run
     storage (SQLite) works there."""
-    from dagster_project.lib.build import ensure_dagster_home
+    from dagster_project.runner.build import ensure_dagster_home
 
     home = ensure_dagster_home(tmp_path / "it's a dågster home")
     assert "enabled: false" in (home / "dagster.yaml").read_text()

@@ -17,7 +17,7 @@ from tests.dagster_project.test_build_faults import digest
 
 def _build(argv: list[str]) -> tuple[int, str]:
     """Exit status and everything the command printed, stdout then stderr (a user sees both)."""
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):

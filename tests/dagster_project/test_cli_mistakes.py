@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.cli import build_parser
+from dagster_project.runner.cli import build_parser
 from ingestion.registry import NAMES
 
-TREASURY = [sys.executable, "-m", "dagster_project.cli"]
+TREASURY = [sys.executable, "-m", "dagster_project.runner.cli"]
 
 
 def treasury(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

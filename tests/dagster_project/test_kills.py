@@ -20,7 +20,7 @@ from tests.ingestion.test_fault_matrix import assert_one_current_vintage_per_key
 
 pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
 
-TREASURY = [sys.executable, "-m", "dagster_project.cli"]
+TREASURY = [sys.executable, "-m", "dagster_project.runner.cli"]
 
 
 def _env(warehouse: Path, serving: Path, urls: dict[str, str] | None = None) -> dict[str, str]:

@@ -55,7 +55,7 @@ def test_every_request_is_capped_at_the_as_of_date(tmp_path):
 def test_a_build_as_of_a_past_date_on_a_later_warehouse_publishes_nothing_after_it(sample_build, tmp_path, monkeypatch):
     """`treasury build --as-of 2025-05-02` on a warehouse already loaded to 2025-06-30: the marts and the serving file
     hold nothing dated or released after 2025-05-02 (the staging models filter on the release calendars)."""
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     warehouse, serving = sample_build.copy_to(tmp_path / "later")
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))

@@ -52,7 +52,7 @@ class ReplayBuild:
 def replay_build(tmp_path_factory) -> ReplayBuild:
     if not REFERENCE_DATA.exists():
         pytest.skip("../shared/reference-data is not checked out beside the repo")
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     folder = tmp_path_factory.mktemp("replay_build")
     mp = pytest.MonkeyPatch()
@@ -418,7 +418,7 @@ def test_one_broken_source_holds_back_only_its_marts_on_the_real_payloads(replay
     import shutil
 
     import dagster_project.defs.ingestion.assets as ingestion_assets
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     monkeypatch.setattr(ingestion_assets, "STEP_RETRY_SECONDS", 0)
     folder = tmp_path / "replay_again"

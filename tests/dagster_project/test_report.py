@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.lib import report
+from dagster_project.report import page as report
 
 EPISODE = date(2025, 4, 11)  # the Friday of the April 2025 episode
 
@@ -262,7 +262,7 @@ def test_chromium_renders_every_chart_offline(april_report, tmp_path):
 
 
 def test_treasury_report_prints_the_last_reports_path(sample_build, tmp_path, capsys):
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     published = Path(sample_build.materializations["publish/stress_report"]["path"])
     serving = published.parent.parent / "serving.duckdb"  # the report sits in report/ beside the serving file

@@ -15,7 +15,7 @@ import urllib.request
 import duckdb
 import pytest
 
-from dagster_project.lib.build import PROJECT_ROOT
+from dagster_project.runner.build import PROJECT_ROOT
 from tests.conftest import AS_OF
 
 pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
@@ -68,7 +68,7 @@ def ui(tmp_path):
         [
             sys.executable,
             "-m",
-            "dagster_project.cli",
+            "dagster_project.runner.cli",
             "dev",
             "--sample",
             "--as-of",

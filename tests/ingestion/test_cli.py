@@ -8,7 +8,7 @@ import re
 import duckdb
 import pytest
 
-from dagster_project.cli import build_parser, main
+from dagster_project.runner.cli import build_parser, main
 
 
 @pytest.mark.parametrize(

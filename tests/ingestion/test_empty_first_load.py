@@ -100,7 +100,7 @@ class NothingYet:
 
 @pytest.mark.slow  # a whole build
 def test_a_build_whose_first_loads_answer_no_rows_publishes_and_warns(tmp_path, monkeypatch):
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("TREASURY_SERVING", str(tmp_path / "serving.duckdb"))
@@ -128,7 +128,7 @@ def test_a_build_whose_first_loads_answer_no_rows_publishes_and_warns(tmp_path, 
 def test_a_first_build_with_a_source_down_lists_its_marts_held_back_with_no_earlier_version(tmp_path, monkeypatch):
     """As of 1978 every source answers no rows, and TIC's files did not exist yet (404): the build publishes the rest;
     the marts that read TIC have no earlier version to keep, so they are named in _build_status and not published."""
-    from dagster_project.cli import main
+    from dagster_project.runner.cli import main
 
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     serving = tmp_path / "serving.duckdb"

@@ -2,7 +2,7 @@
 
 It launches no runs: each evaluation reads the published serving file (what passed every blocking check), delivers
 what its cursor (alert keys per sink) does not hold yet, and reports what it sent and what failed in the tick. A
-failed delivery stays out of the cursor and is tried again on the next tick (dagster_project/lib/alerts.py).
+failed delivery stays out of the cursor and is tried again on the next tick (dagster_project/alerts/delivery.py).
 """
 
 from datetime import date
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.lib import alerts
+from dagster_project.alerts import delivery as alerts
 
 SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
 

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from dagster_project.lib import report
 from dagster_project.lib.warehouse import Warehouse
+from dagster_project.report import page as report
 from ingestion.pipelines import configured_host, reads_public_host
 from ingestion.registry import NAMES
 

@@ -118,7 +118,7 @@ class RunSummary:
         else:
             lines.append(f"  serving file: {serving} kept as it was (nothing published this run)")
         if self.report_written:
-            from dagster_project.lib.report import report_dir
+            from dagster_project.report.page import report_dir
 
             lines.append(f"  stress report: {report_dir(serving) / 'index.html'} (treasury report --open)")
         if self.log_path is not None:

@@ -87,8 +87,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """The Dagster job in-process: the same assets, checks and publish step as a run launched from the UI."""
-    from dagster_project.lib.build import ensure_dagster_home, log_file_path, run_pipeline
     from dagster_project.lib.progress import Progress
+    from dagster_project.runner.build import ensure_dagster_home, log_file_path, run_pipeline
 
     run = _run_settings(args)
     home = ensure_dagster_home(_dagster_home())
@@ -153,7 +153,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """`dg dev` with this project's environment, on 127.0.0.1; with --sample, the emulator in a side process."""
     import shutil
 
-    from dagster_project.lib.build import PROJECT_ROOT, ensure_dagster_home
+    from dagster_project.runner.build import PROJECT_ROOT, ensure_dagster_home
 
     run = _run_settings(args)
     home = ensure_dagster_home(_dagster_home())
@@ -181,7 +181,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def _emulator_process(as_of: date) -> Iterator[dict[str, str]]:
     """`treasury emulator --port 0` as a side process for the length of the block; yields the base URLs it prints."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "dagster_project.cli", "emulator", "--port", "0", "--as-of", as_of.isoformat()],
+        [sys.executable, "-m", "dagster_project.runner.cli", "emulator", "--port", "0", "--as-of", as_of.isoformat()],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -222,7 +222,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The path of the last stress report (and open it with --open)."""
-    from dagster_project.lib.report import report_dir
+    from dagster_project.report.page import report_dir
 
     serving = Path(args.serving).absolute() if args.serving else settings.serving_path()
     path = report_dir(serving) / "index.html"
