@@ -1,7 +1,7 @@
 """`treasury`: the project's command line (ingest, build, dev, emulator).
 
 Sample mode is only a base URL: `--sample` (or TREASURY_SAMPLE=1) starts the built-in API emulator on a loopback
-port, once per command (a thread for `ingest` and `build`, a side process for `dev`), and points every source at it
+port, once per command (a thread of the command, `dev` included), and points every source at it
 through dlt's configuration (`SOURCES__<NAME>__BASE_URL`). The loading code never knows the difference.
 """
 
@@ -26,7 +26,7 @@ from ingestion.cli import (
     parse_date,
     take_writer_lock,
 )
-from ingestion.registry import NAMES, SOURCES
+from ingestion.registry import SOURCES
 
 if TYPE_CHECKING:  # Dagster is imported by the commands that run it: `treasury --help` stays quick
     from dagster_project.lib.warehouse import Warehouse
@@ -150,7 +150,7 @@ def _dagster_home() -> Path | None:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    """`dg dev` with this project's environment, on 127.0.0.1; with --sample, the emulator in a side process."""
+    """`dg dev` with this project's environment, on 127.0.0.1; with --sample, the emulator in a thread beside it."""
     import shutil
 
     from dagster_project.runner.build import PROJECT_ROOT, ensure_dagster_home
@@ -165,8 +165,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
         env[settings.AS_OF_ENV] = run.as_of  # else unset: each run of a long-lived UI is as of its own day
     with ExitStack() as stack:
         if run.sample:
-            emulator = stack.enter_context(_emulator_process(run.as_of_date))
-            env.update(sample_environment(emulator))
+            # The emulator in a thread of this process, which stays up while `dg dev` runs: its URLs are known here,
+            # not read back from another process's output.
+            from emulator.server import Emulator, base_urls, serve
+
+            root = stack.enter_context(serve(Emulator(as_of=run.as_of_date)))
+            env.update(sample_environment(base_urls(root)))
         dg_cli = shutil.which("dg") or str(Path(sys.executable).with_name("dg"))
         command = [dg_cli, "dev", "--host", args.host, "--port", str(args.port)]
         print(
@@ -175,30 +179,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
             flush=True,
         )
         return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
-
-
-@contextmanager
-def _emulator_process(as_of: date) -> Iterator[dict[str, str]]:
-    """`treasury emulator --port 0` as a side process for the length of the block; yields the base URLs it prints."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster_project.runner.cli", "emulator", "--port", "0", "--as-of", as_of.isoformat()],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        urls = {}
-        for line in process.stdout:
-            if line.strip().startswith("SOURCES__"):
-                variable, url = line.strip().split("=", 1)
-                urls[variable.split("__")[1].lower()] = url
-            if len(urls) == len(NAMES):
-                break
-        if len(urls) != len(NAMES):
-            raise RuntimeError("the API emulator did not start")
-        yield urls
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from dagster_project.runner.build import PROJECT_ROOT
+from ingestion.registry import SOURCES
 from tests.conftest import AS_OF
 
 pytestmark = pytest.mark.slow  # real processes and whole builds: `make test-fast` skips them
@@ -112,19 +113,20 @@ def test_the_ui_lists_the_graph_and_runs_the_full_job(ui):
         job["name"] for job in repository["jobs"]
     }
     schedules = {s["name"]: s["executionTimezone"] for s in repository["schedules"]}
-    assert len(schedules) == 10 and set(schedules.values()) == {"America/New_York"}
+    # One refresh schedule per source, the daily build and the morning freshness checks.
+    assert len(schedules) == len(SOURCES) + 2 and set(schedules.values()) == {"America/New_York"}
 
     nodes = graphql(port, ASSETS)["assetNodes"]
     keys = {"/".join(node["assetKey"]["path"]): node for node in nodes}
     assert {"par_yield_curve/daily_par_yields", "marts/mart_treasury_stress_weekly", "publish/serving_file"} <= set(
         keys
     )
-    assert len(keys) == 55
+    assert len(keys) == 61  # 17 raw tables, 42 dbt seeds and models, the serving file and the report
     raw_checks = {c["name"] for c in keys["cftc_tff/tff_futures_only"]["assetChecksOrError"]["checks"]}
     assert raw_checks == {"great_expectations", "fresh_per_release_calendar"}
     mart_checks = {c["name"] for c in keys["marts/fct_auctions"]["assetChecksOrError"]["checks"]}
     assert "test_fct_auctions_demand_metrics" in mart_checks  # a dbt unit test
-    assert sum(len(node["assetChecksOrError"]["checks"]) for node in nodes) == 177
+    assert sum(len(node["assetChecksOrError"]["checks"]) for node in nodes) == 195  # as in test_publish
     assert {node["groupName"] for node in nodes} == {
         "ingestion",
         "reference_data",
