@@ -82,7 +82,7 @@ def test_a_second_empty_load_leaves_the_tables_as_they_are(warehouse):
 class NothingYet:
     """WSGI: every source but TIC asks the emulator for a window before its history, so each API answers in its own
     empty form (FiscalData `"data": []`, Socrata `[]`, the NY Fed's empty lists, an unknown keyid's `[]`, FRED's
-    header, a curve year with no rows). TIC's files are complete publications with no query: served as they are."""
+    header, a curve year with no rows, SOMA's list with no as-of dates). TIC's files are complete publications with no query: served as they are."""
 
     NO_DATE = "1900-01-01"
 
@@ -95,6 +95,10 @@ class NothingYet:
         path = re.sub(r"daily-treasury-rates\.csv/\d{4}/", "daily-treasury-rates.csv/1900/", path)  # the curve's year
         if "/api/pd/get/" in path:
             path = re.sub(r"/get/.*\.json$", "/get/NO-SUCH-KEYID.json", path)  # an unknown keyid: 200, no rows
+        if path.endswith("/api/soma/asofdates/list.json"):  # the SOMA list before its first week: no dates
+            body = b'{"soma":{"asOfDates":[]}}'
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         return self.emulator({**environ, "PATH_INFO": path, "QUERY_STRING": query}, start_response)
 
 
