@@ -36,7 +36,6 @@ from ingestion.common.http import http_errors, json_page_hook, log, rest_client
 from ingestion.common.records import DriftReport, KeyGuard, records_to_table, reject_after, schema_for_first_load
 from ingestion.common.source import Source
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
-from ingestion.settings import as_of as default_as_of
 
 NAME = "cftc_tff"
 HISTORY_START = date(2006, 1, 1)
@@ -59,11 +58,11 @@ def _socrata_page_problem(body) -> str | None:
 
 @dlt.source(name=NAME)
 def cftc_tff(
+    as_of: date,
     base_url: str = dlt.config.value,
     dataset_id: str = DATASET_ID,
     page_size: int = 10000,
     lookback_days: int = 28,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """TFF futures-only positions released by `as_of`: the current value per key and every published vintage."""
@@ -75,7 +74,7 @@ def cftc_tff(
         report_date=dlt.sources.incremental(REPORT_DATE, initial_value=HISTORY_START, lag=lookback_days),
     ) -> Iterator[pa.Table]:
         # When the pages are read (the release calendar loads pandas: not needed to declare the source).
-        last_report = releases.latest_report_released(as_of or default_as_of())
+        last_report = releases.latest_report_released(as_of)
         params = {
             "$where": f"{REPORT_DATE} >= '{report_date.start_value.isoformat()}T00:00:00' "
             f"AND {REPORT_DATE} <= '{last_report.isoformat()}T00:00:00'",

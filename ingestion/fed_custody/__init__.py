@@ -31,7 +31,6 @@ from ingestion.common.http import http_errors, log, make_session
 from ingestion.common.records import DriftReport, KeyGuard, reject_after, schema_for_first_load
 from ingestion.common.source import Source
 from ingestion.fed_custody import expectations, releases
-from ingestion.settings import as_of as default_as_of
 
 NAME = "fed_custody"
 SERIES_IDS = ("WMTSECL1", "IORB")
@@ -123,14 +122,13 @@ def _is_number(value: str) -> bool:
 
 @dlt.source(name=NAME)
 def fed_custody(
+    as_of: date,
     base_url: str = dlt.config.value,
     series_ids: Sequence[str] = SERIES_IDS,
     lookback_days: int = 35,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """The FRED series `series_ids`, observations up to `as_of`."""
-    as_of = as_of or default_as_of()
     url = f"{base_url.rstrip('/')}/fredgraph.csv"
 
     @dlt.resource(

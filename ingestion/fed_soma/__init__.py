@@ -41,7 +41,6 @@ from ingestion.common.records import (
 )
 from ingestion.common.source import Source
 from ingestion.fed_soma import expectations, releases
-from ingestion.settings import as_of as default_as_of
 
 NAME = "fed_soma"
 KEY = ("as_of_date", "cusip")
@@ -121,14 +120,13 @@ def parse_holdings(body, *, as_of_date: date | None, where: str, drift: DriftRep
 
 @dlt.source(name=NAME)
 def fed_soma(
+    as_of: date,
     base_url: str = dlt.config.value,
     start_date: str = "2019-01-01",
     lookback_days: int = 14,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """The SOMA as-of dates and the Treasury holdings on each, published by `as_of`."""
-    as_of = as_of or default_as_of()
     drift = drift if drift is not None else DriftReport()
     root = base_url.rstrip("/")
     published_through = as_of - timedelta(days=1)  # Wednesday's holdings come out on Thursday

@@ -41,7 +41,6 @@ from ingestion.common.records import (
 )
 from ingestion.common.source import Source
 from ingestion.funding_rates import expectations, releases
-from ingestion.settings import as_of as default_as_of
 
 NAME = "funding_rates"
 RATE_TYPES = {"sofr": "secured", "bgcr": "secured", "tgcr": "secured", "effr": "unsecured", "obfr": "unsecured"}
@@ -210,14 +209,13 @@ def parse_operations(body, *, where: str, drift: DriftReport | None = None) -> t
 
 @dlt.source(name=NAME)
 def funding_rates(
+    as_of: date,
     base_url: str = dlt.config.value,
     rate_types: Sequence[str] = tuple(RATE_TYPES),
     refetch_days: int = 90,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """Reference rates and repo/reverse-repo operations, as published by `as_of`."""
-    as_of = as_of or default_as_of()
     drift = drift if drift is not None else DriftReport()
     root = base_url.rstrip("/")
     published_through = as_of - timedelta(days=1)  # day D's rates come out the next business morning

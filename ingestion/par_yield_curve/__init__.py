@@ -24,7 +24,6 @@ from ingestion.common.records import DECIMAL_TYPE, DriftReport, schema_for_first
 from ingestion.common.source import Source
 from ingestion.par_yield_curve import expectations, releases
 from ingestion.par_yield_curve.parser import TENOR_COLUMNS, parse_csv
-from ingestion.settings import as_of as default_as_of
 
 NAME = "par_yield_curve"
 HISTORY_START = date(1990, 1, 1)
@@ -40,12 +39,12 @@ def year_url(base_url: str, year: int) -> tuple[str, dict[str, str]]:
 
 @dlt.source(name=NAME)
 def par_yield_curve(
+    as_of: date,
     base_url: str = dlt.config.value,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """The par yield curve, year by year up to the as-of year."""
-    end = as_of or default_as_of()
+    end = as_of
     drift = drift if drift is not None else DriftReport()
     days_into_year = (end - date(end.year, 1, 1)).days
 

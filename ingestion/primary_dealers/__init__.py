@@ -32,7 +32,6 @@ from ingestion.common.http import http_errors, log, make_session, parse_json_onc
 from ingestion.common.records import DATE, DECIMAL, TEXT, DriftReport, KeyGuard, records_to_table, schema_for_first_load
 from ingestion.common.source import Source
 from ingestion.primary_dealers import expectations, releases
-from ingestion.settings import as_of as default_as_of
 
 NAME = "primary_dealers"
 HISTORY_START = date(1998, 1, 1)
@@ -111,15 +110,14 @@ def keyid_url(base_url: str, keyid: str, series_break: str = CURRENT) -> str:
 
 @dlt.source(name=NAME)
 def primary_dealers(
+    as_of: date,
     base_url: str = dlt.config.value,
     keyids: Sequence[str] = CURRENT_KEYIDS,
     series_breaks: dict[str, list[str]] | None = None,
     lookback_days: int = 28,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """Primary dealer statistics for `keyids` (and the older periods' keyids in `series_breaks`), as of `as_of`."""
-    as_of = as_of or default_as_of()
     drift = drift if drift is not None else DriftReport()
     breaks = SERIES_BREAK_KEYIDS if series_breaks is None else series_breaks
     published_through = as_of - timedelta(days=PUBLICATION_LAG_DAYS)

@@ -36,7 +36,6 @@ from ingestion.common.records import DECIMAL_TYPE
 from ingestion.common.source import Source
 from ingestion.common.vintages import ROW_HASH, current_and_vintages
 from ingestion.settings import NEW_YORK
-from ingestion.settings import as_of as default_as_of
 from ingestion.tic_holdings import expectations, releases
 from ingestion.tic_holdings.parser import Holding, combine, parse_current, parse_history
 
@@ -113,14 +112,14 @@ def _check_complete(rows: list[Holding], state: dict, resource: str, where: str)
 
 @dlt.source(name=NAME)
 def tic_holdings(
+    as_of: date,
     base_url: str = dlt.config.value,
     current_file: str = "slt_table5.txt",
     history_file: str = "mfhhis01.txt",
-    as_of: date | None = None,
 ):
     """Major foreign holders published by `as_of`: current values per (month, country) and every vintage."""
     resource = f"{NAME}.major_foreign_holders"
-    end = as_of or default_as_of()
+    end = as_of
 
     def fetch(name: str) -> tuple[str, str]:
         url = f"{base_url.rstrip('/')}/{name}"

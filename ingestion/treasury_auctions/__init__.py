@@ -29,7 +29,6 @@ import pyarrow as pa
 from ingestion.common.fiscaldata import MAX_PAGE_SIZE, typed_pages
 from ingestion.common.records import DriftReport
 from ingestion.common.source import Source
-from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_auctions import expectations, releases
 from ingestion.treasury_auctions.fields import (
     AUCTIONS_QUERY_FIELDS,
@@ -49,17 +48,16 @@ CALENDAR_HORIZON_DAYS = 400
 
 @dlt.source(name=NAME)
 def treasury_auctions(
+    as_of: date,
     base_url: str = dlt.config.value,
     page_size: int = MAX_PAGE_SIZE,
     lookback_days: int = 30,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """Auction results (`auctions_query`) and the announced calendar (`upcoming_auctions`), as of `as_of`."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
     drift = drift if drift is not None else DriftReport()
-    as_of = as_of or default_as_of()
     end = as_of.isoformat()
 
     @dlt.resource(

@@ -26,7 +26,6 @@ import pyarrow as pa
 from ingestion.common.fiscaldata import MAX_PAGE_SIZE, typed_pages
 from ingestion.common.records import DriftReport
 from ingestion.common.source import Source
-from ingestion.settings import as_of as default_as_of
 from ingestion.treasury_debt import expectations, releases
 from ingestion.treasury_debt.fields import (
     DEBT_TO_THE_PENNY_FIELDS,
@@ -46,17 +45,16 @@ NOT_YET_PUBLISHED = "not yet published on the as-of date"
 
 @dlt.source(name=NAME)
 def treasury_debt(
+    as_of: date,
     base_url: str = dlt.config.value,
     page_size: int = MAX_PAGE_SIZE,
     lookback_days: int = 45,
-    as_of: date | None = None,
     drift: DriftReport | None = None,
 ):
     """Debt to the Penny and MSPD table 1, as published by `as_of`."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
     drift = drift if drift is not None else DriftReport()
-    as_of = as_of or default_as_of()
 
     @dlt.resource(
         name="debt_to_the_penny",
