@@ -81,3 +81,11 @@ def use_project_dlt_config() -> None:
             return "project .dlt/config.toml"
 
     dlt.config.register_provider(ProjectConfigToml(settings_dir=str(PROJECT_ROOT / ".dlt")))
+    # dlt set up its runtime (telemetry, logging, the HTTP client's retries) when the provider list was first read,
+    # before this file was among them: set it up again from the project's settings (telemetry off among them).
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+    from dlt.common.runtime.telemetry import stop_telemetry
+
+    stop_telemetry()
+    Container()[PluggableRunContext].initialize_runtime()

@@ -109,7 +109,7 @@ def _write_build_status(con, statuses: list[RelationStatus], run_id: str) -> Non
 def publish_assets() -> dg.Definitions:
     from dagster_project.defs.transform.assets import warehouse_models
 
-    upstream = [key for key in warehouse_models.keys if key.path[0] in PUBLISHED_SCHEMAS]
+    upstream = [key for key in warehouse_models().keys if key.path[0] in PUBLISHED_SCHEMAS]
 
     @dg.asset(
         key=["publish", "serving_file"],

@@ -9,6 +9,7 @@ checks (unit_tests.py) report them, without a second dbt invocation.
 import json
 import shutil
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -98,88 +99,100 @@ def _published_from_same_inputs(
     return f"same raw data, models and cutoffs as the build published by run {event.run_id[:8]}"
 
 
-@dbt_assets(
-    manifest=prepare_manifest(),
-    project=DBT_PROJECT,
-    dagster_dbt_translator=WarehouseTranslator(),
-    pool="duckdb_writer",
-)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    # dbt holds DuckDB's write lock while it runs, so rows are counted after it ends: the events are held until
-    # then and released with `dagster/row_count` added (dagster-dbt's fetch_row_counts would query mid-run).
-    events, failure, unit_tests = [], None, {}
-    # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
-    cutoffs = warehouse.cutoffs()
-    # The blast radius: a source whose latest load failed, or whose raw data failed a blocking check, is left out
-    # with everything downstream of it; the rest is built and published (lib/build_status.py).
-    blocked = blocked_sources(context.instance, SUITES, context.run.run_id)
-    unchanged = None if blocked else _published_from_same_inputs(context, warehouse, cutoffs)
-    if unchanged:
-        # Nothing new since the published build: the marts and the serving file are already what dbt would make.
-        # No output is yielded, so the unit-test checks and the publish step are skipped.
-        context.log.info(f"marts unchanged ({unchanged}): dbt not run")
-        return
-    for source, reason in blocked.items():
-        context.log.error(f"holding back what depends on {source}: {reason}")
-    exclude = [arg for source in sorted(blocked) for arg in ("--exclude", f"source:{source}+")]
-    results: dict[str, dict] = {}
-    try:
-        with warehouse.writer_lock():
-            invocation = dbt.cli(["build", "--vars", json.dumps(warehouse.dbt_vars()), *exclude], context=context)
-            try:
-                events.extend(invocation.stream())
-            except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail
-                failure = exc
-            finally:
-                unit_tests = unit_test_results(invocation, invocation.manifest)
-                results = _run_results(invocation)
-                prune_target(invocation)
-    except DagsterDbtCliRuntimeError as exc:
-        failure = exc
-    statuses = relation_statuses(
-        load_manifest(),
-        results,
-        _selected_models(context, load_manifest()),
-        blocked,
-        as_of=warehouse.as_of_date,
-        run_id=context.run.run_id,
-        schemas=PUBLISHED_SCHEMAS,
+@cache
+def warehouse_models() -> dg.AssetsDefinition:
+    """Every dbt seed and model as one multi-asset, declared when the definitions load (not at import): the manifest
+    is prepared then (`dbt parse` only when a project file changed), once per process."""
+
+    @dbt_assets(
+        manifest=prepare_manifest(),
+        project=DBT_PROJECT,
+        dagster_dbt_translator=WarehouseTranslator(),
+        pool="duckdb_writer",
     )
-    with warehouse.writer_lock(), warehouse.connect(read_only=False) as con:
-        record_statuses(con, statuses)
-    held_back = [s for s in statuses if s.status == HELD_BACK]
-    # Asset keys are [schema, name]: the relation dbt built.
-    relations = {
-        e.output_name: tuple(context.asset_key_for_output(e.output_name).path[-2:])
-        for e in events
-        if isinstance(e, dg.Output)
-    }
-    counts = warehouse.row_counts(relations.values())
-    # The run's settings and the cut-offs its marts were cut at, on every mart (computed once, by the resource).
-    settings_metadata = {f"treasury/{k}": v for k, v in warehouse.describe().items()}
-    for event in events:
-        if isinstance(event, dg.Output):
-            extra = {}
-            if relations[event.output_name] in counts:
-                extra["dagster/row_count"] = counts[relations[event.output_name]]
-            model = relations[event.output_name][1]
-            if model in unit_tests:
-                extra[UNIT_TEST_METADATA] = dg.MetadataValue.json(unit_tests[model])
-            if relations[event.output_name][0] == "marts":
-                extra.update(settings_metadata)
-            event = event.with_metadata({**event.metadata, **extra})
-        yield event
-    if held_back:
-        # Everything else was built and is published; the step fails so the run, and each held-back mart's page
-        # in the UI, say what did not happen and why.
-        marts = [s for s in held_back if s.schema_name == "marts"]
-        raise dg.Failure(
-            description=f"{len(marts)} marts held back ({len(held_back)} published tables): "
-            + held_back_summary(held_back),
-            metadata={"held_back": dg.MetadataValue.json({s.name: s.reason for s in held_back})},
-        ) from failure
-    if failure is not None:
-        raise failure
+    def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+        # dbt holds DuckDB's write lock while it runs, so rows are counted after it ends: the events are held until
+        # then and released with `dagster/row_count` added (dagster-dbt's fetch_row_counts would query mid-run).
+        events, failure, unit_tests = [], None, {}
+        # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
+        cutoffs = warehouse.cutoffs()
+        # The blast radius: a source whose latest load failed, or whose raw data failed a blocking check, is left out
+        # with everything downstream of it; the rest is built and published (lib/build_status.py).
+        blocked = blocked_sources(context.instance, SUITES, context.run.run_id)
+        unchanged = None if blocked else _published_from_same_inputs(context, warehouse, cutoffs)
+        if unchanged:
+            # Nothing new since the published build: the marts and the serving file are already what dbt would make.
+            # No output is yielded, so the unit-test checks and the publish step are skipped.
+            context.log.info(f"marts unchanged ({unchanged}): dbt not run")
+            return
+        for source, reason in blocked.items():
+            context.log.error(f"holding back what depends on {source}: {reason}")
+        exclude = [arg for source in sorted(blocked) for arg in ("--exclude", f"source:{source}+")]
+        results: dict[str, dict] = {}
+        try:
+            with warehouse.writer_lock():
+                invocation = dbt.cli(["build", "--vars", json.dumps(warehouse.dbt_vars()), *exclude], context=context)
+                try:
+                    events.extend(invocation.stream())
+                except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail
+                    failure = exc
+                finally:
+                    unit_tests = unit_test_results(invocation, invocation.manifest)
+                    results = _run_results(invocation)
+                    prune_target(invocation)
+        except DagsterDbtCliRuntimeError as exc:
+            failure = exc
+        statuses = relation_statuses(
+            load_manifest(),
+            results,
+            _selected_models(context, load_manifest()),
+            blocked,
+            as_of=warehouse.as_of_date,
+            run_id=context.run.run_id,
+            schemas=PUBLISHED_SCHEMAS,
+        )
+        with warehouse.writer_lock(), warehouse.connect(read_only=False) as con:
+            record_statuses(con, statuses)
+        held_back = [s for s in statuses if s.status == HELD_BACK]
+        # Asset keys are [schema, name]: the relation dbt built.
+        relations = {
+            e.output_name: tuple(context.asset_key_for_output(e.output_name).path[-2:])
+            for e in events
+            if isinstance(e, dg.Output)
+        }
+        counts = warehouse.row_counts(relations.values())
+        # The run's settings and the cut-offs its marts were cut at, on every mart (computed once, by the resource).
+        settings_metadata = {f"treasury/{k}": v for k, v in warehouse.describe().items()}
+        for event in events:
+            if isinstance(event, dg.Output):
+                extra = {}
+                if relations[event.output_name] in counts:
+                    extra["dagster/row_count"] = counts[relations[event.output_name]]
+                model = relations[event.output_name][1]
+                if model in unit_tests:
+                    extra[UNIT_TEST_METADATA] = dg.MetadataValue.json(unit_tests[model])
+                if relations[event.output_name][0] == "marts":
+                    extra.update(settings_metadata)
+                event = event.with_metadata({**event.metadata, **extra})
+            yield event
+        if held_back:
+            # Everything else was built and is published; the step fails so the run, and each held-back mart's page
+            # in the UI, say what did not happen and why.
+            marts = [s for s in held_back if s.schema_name == "marts"]
+            raise dg.Failure(
+                description=f"{len(marts)} marts held back ({len(held_back)} published tables): "
+                + held_back_summary(held_back),
+                metadata={"held_back": dg.MetadataValue.json({s.name: s.reason for s in held_back})},
+            ) from failure
+        if failure is not None:
+            raise failure
+
+    return warehouse_models
+
+
+@dg.definitions
+def transform_assets() -> dg.Definitions:
+    return dg.Definitions(assets=[warehouse_models()])
 
 
 def _run_results(invocation) -> dict[str, dict]:

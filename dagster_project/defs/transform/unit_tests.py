@@ -18,28 +18,12 @@ from dagster_project.lib.dbt import DBT_PROJECT
 def _unit_tests() -> dict[dg.AssetCheckKey, dict]:
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
     return {
-        dg.AssetCheckKey(get_asset_key_for_model([warehouse_models], test["model"]), test["name"]): test
+        dg.AssetCheckKey(get_asset_key_for_model([warehouse_models()], test["model"]), test["name"]): test
         for test in manifest.get("unit_tests", {}).values()
     }
 
 
-UNIT_TESTS = _unit_tests()
-
-
-@dg.multi_asset_check(
-    name="dbt_unit_tests",
-    specs=[
-        dg.AssetCheckSpec(
-            name=key.name,
-            asset=key.asset_key,
-            blocking=True,
-            description=f"dbt unit test: {test.get('description') or key.name}",
-        )
-        for key, test in UNIT_TESTS.items()
-    ],
-    can_subset=True,
-)
-def dbt_unit_tests(context: dg.AssetCheckExecutionContext):
+def report_unit_tests(context: dg.AssetCheckExecutionContext):
     for key in context.selected_asset_check_keys:
         event = context.instance.get_latest_materialization_event(key.asset_key)
         results = {}
@@ -58,4 +42,18 @@ def dbt_unit_tests(context: dg.AssetCheckExecutionContext):
 
 @dg.definitions
 def unit_test_checks() -> dg.Definitions:
-    return dg.Definitions(asset_checks=[dbt_unit_tests])
+    # Declared when the definitions load, from the manifest the dbt assets prepared (nothing runs at import).
+    checks = dg.multi_asset_check(
+        name="dbt_unit_tests",
+        specs=[
+            dg.AssetCheckSpec(
+                name=key.name,
+                asset=key.asset_key,
+                blocking=True,
+                description=f"dbt unit test: {test.get('description') or key.name}",
+            )
+            for key, test in _unit_tests().items()
+        ],
+        can_subset=True,
+    )(report_unit_tests)
+    return dg.Definitions(asset_checks=[checks])
