@@ -35,7 +35,7 @@ class StepTally:
 
 
 def step_label(step_key: str) -> str:
-    """A person's name for a step: `ingest cftc_tff`, `dbt build`, `check treasury_auctions.auctions_query`."""
+    """A person's name for a step: `ingest <source>`, `dbt build`, `check <source>.<table>`."""
     if step_key.startswith("ingest_"):
         return "ingest " + step_key.removeprefix("ingest_")
     names = {
