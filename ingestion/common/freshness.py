@@ -28,6 +28,15 @@ def judged_at(as_of: date, clock: datetime | None = None) -> datetime:
     return min(now, at(as_of + timedelta(days=1)))
 
 
+def weekly_due(now: datetime, weekday: int, days_after: int) -> date:
+    """The latest day of the week `weekday` (Monday 0) whose data must be loaded by `now`: due at the start of
+    `days_after` days later (New York)."""
+    day = now.date() - timedelta(days=(now.date().weekday() - weekday) % 7)
+    while at(day + timedelta(days=days_after)) > now:
+        day -= timedelta(days=7)
+    return day
+
+
 @dataclass
 class Freshness:
     """The verdict for one source: stale when something due by `judged_at` is missing."""

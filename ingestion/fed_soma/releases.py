@@ -7,16 +7,13 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from ingestion.common.freshness import Freshness, at, latest_date
+from ingestion.common.freshness import Freshness, latest_date, weekly_due
 from ingestion.common.source import Refresh
 
 
 def week_due(now: datetime) -> date:
     """The latest Wednesday whose holdings must be loaded by `now` (end of the Friday after)."""
-    wednesday = now.date() - timedelta(days=(now.date().weekday() - 2) % 7)
-    while at(wednesday + timedelta(days=3)) > now:
-        wednesday -= timedelta(days=7)
-    return wednesday
+    return weekly_due(now, 2, 3)
 
 
 def assess(con: duckdb.DuckDBPyConnection, now: datetime) -> Freshness:

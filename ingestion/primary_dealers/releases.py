@@ -3,20 +3,17 @@ the end of Friday W+9. Refreshed on Thursdays at 16:45."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import duckdb
 
-from ingestion.common.freshness import Freshness, at, latest_date
+from ingestion.common.freshness import Freshness, latest_date, weekly_due
 from ingestion.common.source import Refresh
 
 
 def week_due(now: datetime) -> date:
     """The latest as-of Wednesday that must be loaded by `now` (released Thursday W+8, due end of Friday W+9)."""
-    wednesday = now.date() - timedelta(days=(now.date().weekday() - 2) % 7)
-    while at(wednesday + timedelta(days=10)) > now:
-        wednesday -= timedelta(days=7)
-    return wednesday
+    return weekly_due(now, 2, 10)
 
 
 def assess(con: duckdb.DuckDBPyConnection, now: datetime) -> Freshness:
