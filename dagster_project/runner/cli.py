@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,7 +179,36 @@ def cmd_dev(args: argparse.Namespace) -> int:
             f"warehouse {run.file}; run history in {home}); Ctrl-C to stop.",
             flush=True,
         )
-        return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+        # dg dev runs in its own process group, which this process stops as a whole: on Ctrl-C or SIGTERM it gets
+        # one Ctrl-C (SIGINT) for all of it (webserver, daemon, code servers), then time to shut down. A terminal's
+        # Ctrl-C would reach it anyway; a service manager's SIGTERM to this process alone would not, and dg dev
+        # stopped on its own leaves its code servers running until their heartbeat times out.
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            _stop_group(process, grace_seconds=30)
+            raise
+
+
+def _stop_group(process: subprocess.Popen, grace_seconds: float) -> None:
+    """Stop a child that leads its own process group: Ctrl-C (SIGINT) to the group, time to shut down, then SIGTERM
+    and at last SIGKILL to whatever of the group is left."""
+    for sent in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sent)
+        try:
+            process.wait(timeout=grace_seconds)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
+            continue
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,15 @@ def test_ctrl_c_stops_dev_with_one_line(tmp_path):
     assert not _listening(port)
     assert "Traceback" not in out + err, err
     assert code == 130 and err.strip().splitlines()[-1] == "treasury: dev stopped (Ctrl-C)", (code, out, err)
+    # Nothing dg dev started is left behind (its code servers name the instance's folder on their command line).
+    assert _processes_mentioning(str(tmp_path)) == []
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with suppress(OSError):
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if text in command:
+                found.append(command[:200])
+    return found

@@ -83,7 +83,7 @@ def ui(tmp_path):
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # dg dev starts a webserver, a daemon and a code server: stop them all
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 240
@@ -98,7 +98,8 @@ def ui(tmp_path):
             time.sleep(2)
         yield port, tmp_path
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        # A service manager's stop: SIGTERM to `treasury dev` alone, which stops dg dev and everything it started.
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
