@@ -18,13 +18,20 @@ setup:
 demo: setup
 	$(UV) run --frozen treasury build --sample
 
+# Tests run in parallel, one worker per core (at most four: each worker makes its own sample build, about 1 GB at
+# its peak). A worker takes a whole test file at a time (a module that builds a warehouse for its tests builds it
+# once), in the order tests/conftest.py sets: the files with slow tests first. PYTEST_WORKERS=0 runs the tests in
+# this process, one after another.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadfile --no-loadscope-reorder --durations=15
+
 test: setup
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest $(PYTEST_PARALLEL)
 
 # Everything but the tests marked slow (the UI end to end, kill -9, concurrent runs, builds beyond the session's
 # sample build): for the edit-test loop.
 test-fast: setup
-	$(UV) run --frozen pytest -m "not network and not slow"
+	$(UV) run --frozen pytest $(PYTEST_PARALLEL) -m "not network and not slow"
 
 lint: setup
 	$(UV) run --frozen ruff check .
@@ -35,9 +42,10 @@ lint: setup
 	# dg's telemetry off.
 	TREASURY_WAREHOUSE=$$(mktemp -d)/defs.duckdb DAGSTER_HOME=$(CURDIR)/.dagster_home $(UV) run --frozen dg check defs
 
-# How fast the pipeline is on this machine: cold and no-change builds, ingest alone, each step, peak memory, imports.
+# How fast the pipeline is on this machine: cold and no-change builds, ingest alone, each step, peak memory, imports;
+# then how long `make test-fast` and `make test` take (BENCH_ARGS=--no-tests leaves them out).
 bench: setup
-	$(UV) run --frozen python scripts/bench.py
+	$(UV) run --frozen python scripts/bench.py $(BENCH_ARGS)
 
 # A real BI tool end to end: Apache Superset in its own environment (.bi/, pinned in bi/superset/requirements.txt),
 # on 127.0.0.1, charts the stress board from the serving file `make demo` writes; screenshots in data/bi-check/.

@@ -207,18 +207,17 @@ def reset_cursors(pipeline: dlt.Pipeline, source) -> None:
 def run_ingest(
     sources: list[str] | None = None,
     *,
+    warehouse: Path,
+    as_of: date,
     full_refresh: bool = False,
-    warehouse: Path | None = None,
-    as_of: date | None = None,
     base_urls: dict[str, str] | None = None,
     hosts: str = PUBLIC_APIS,
     on_result: Callable[[SourceResult], None] | None = None,
 ) -> IngestSummary:
     """Load each source in turn; a failing source is reported and the others still run. `base_urls` overrides
-    dlt's configuration per source (tests); `on_result` hears of each source as it finishes."""
-    warehouse = warehouse or settings.warehouse_path()
+    dlt's configuration per source (tests); `on_result` hears of each source as it finishes. The warehouse and the
+    as-of date come from the caller (the CLI reads them from its flags and the environment): nothing here does."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    as_of = as_of or settings.as_of()
     names = list(sources or NAMES)
     for name in names:
         source(name)  # an unknown name fails before any source runs

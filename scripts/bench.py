@@ -3,9 +3,10 @@
 Prints, from one run of this script: `treasury build --sample` on an empty warehouse (cold) and again with nothing
 new (no-change), `treasury ingest --sample` alone, each step's time in both builds (from the Dagster run history),
 the peak resident memory of each command (the process and all its children, sampled every 50 ms) and the import
-time of the modules a build loads (each in a fresh interpreter). Everything runs in a scratch folder: the project's
-warehouse and run history are not touched. Figures vary from machine to machine and run to run: compare ratios taken
-from one run. `--json PATH` also writes the figures as JSON.
+time of the modules a build loads (each in a fresh interpreter); then the developer loop: `make test-fast` and
+`make test`, each timed as a whole (`--no-tests` leaves them out: together they take about 15 minutes on 2 cores).
+Everything runs in a scratch folder: the project's warehouse and run history are not touched. Figures vary from
+machine to machine and run to run: compare ratios taken from one run. `--json PATH` also writes the figures as JSON.
 """
 
 from __future__ import annotations
@@ -116,9 +117,26 @@ def import_seconds(module: str, env: dict[str, str]) -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
 
 
+def test_suite(target: str, env: dict[str, str]) -> dict:
+    """`make <target>` (the tests as the README runs them): seconds, and pytest's closing line (passed, skipped...)."""
+    make = os.environ.get("MAKE", "make")
+    print(f"  {target}: {make} {target} ...", flush=True)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [make, "--no-print-directory", target], env=env, cwd=PROJECT, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    lines = [line.strip("= ") for line in result.stdout.splitlines() if " in " in line and line.startswith("=")]
+    if result.returncode != 0:
+        print(result.stdout[-4000:] + result.stderr[-2000:])
+        raise SystemExit(f"bench: make {target} failed (exit {result.returncode})")
+    return {"seconds": round(seconds, 1), "pytest": lines[-1] if lines else ""}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--no-tests", action="store_true", help="leave out the timing of make test-fast and make test")
     args = parser.parse_args()
     figures: dict = {"machine": f"{os.cpu_count()} cores", "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory(prefix="treasury-bench-") as scratch:
@@ -138,6 +156,8 @@ def main() -> int:
         steps = step_seconds(folder / "dagster_home") if (folder / "dagster_home").exists() else []
         figures["steps"] = {"cold": steps[0], "no_change": steps[1]} if len(steps) >= 2 else {}
         figures["imports"] = {m: import_seconds(m, env) for m in IMPORTS}
+        if not args.no_tests:
+            figures["tests"] = {target: test_suite(target, env) for target in ("test-fast", "test")}
 
     cold, warm = figures["cold_build"]["seconds"], figures["no_change_build"]["seconds"]
     figures["no_change_over_cold"] = round(warm / cold, 2)
@@ -166,6 +186,11 @@ def main() -> int:
     print(f"{'import (fresh interpreter)':<44}{'seconds':>8}")
     for module, seconds in figures["imports"].items():
         print(f"{module:<44}{seconds:>8.1f}")
+    if "tests" in figures:
+        print()
+        print(f"{'tests (as the README runs them)':<34}{'seconds':>9}  pytest")
+        for target, f in figures["tests"].items():
+            print(f"{'make ' + target:<34}{f['seconds']:>9.1f}  {f['pytest']}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

@@ -190,3 +190,13 @@ def recording_proxy():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The test files that hold slow tests (whole builds, real processes) first, then the others, each file's tests
+    together and in file order. Test workers take a file at a time (`--dist loadfile`: a module's shared build is made
+    once), longest first, so the short files fill in at the end instead of one worker finishing a four-build test
+    while the other waits."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    position = {path: index for index, path in enumerate(dict.fromkeys(item.path for item in items))}
+    items.sort(key=lambda item: (item.path not in slow_files, position[item.path]))

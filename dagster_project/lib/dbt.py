@@ -7,6 +7,7 @@ the project, so a plain `treasury build` after an edit sees the edit, and an unc
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sys
 from functools import cache, cached_property
@@ -61,9 +62,16 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 
 def prepare_manifest() -> Path:
-    """`dbt parse` when the manifest is stale (a fresh clone, an edited model); the manifest's path."""
-    if _manifest_is_stale(DBT_PROJECT.manifest_path):
-        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+    """`dbt parse` when the manifest is stale (a fresh clone, an edited model); the manifest's path.
+
+    Processes that start together (the UI's code server beside a build, test workers on a fresh clone) take turns:
+    the first parses, the others wait for it and find the manifest current, so none reads one half-written."""
+    target = DBT_PROJECT.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".parse.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or the process dies)
+        if _manifest_is_stale(DBT_PROJECT.manifest_path):
+            dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
     return DBT_PROJECT.manifest_path
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -103,40 +104,58 @@ def test_kill_9_during_the_cftc_extract_loses_nothing_and_the_next_run_loads(tmp
     assert "tff_futures_only" in again.stdout
 
 
-def test_kill_9_during_dbt_takes_dbt_with_it_and_the_next_build_publishes(sample_build, tmp_path):
+def test_kill_9_during_dbt_then_during_publish_and_the_next_build_publishes(sample_build, tmp_path):
+    """Two builds killed in turn (one build follows the other, as after a crash: each starts where the last left
+    off): the first in dbt (its dbt child dies with it), the second while it writes the new serving file (readers keep
+    the last good copy, whole). The third publishes, and the run history says what happened to each."""
     warehouse, serving = sample_build.copy_to(tmp_path / "killed")
     published = digest(serving)
+    temporary = serving.with_name(serving.name + ".tmp")
     with serve(emulated(as_of=AS_OF)) as root:
         env = _env(warehouse, serving, base_urls(root))
-        build = subprocess.Popen([*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        in_dbt = subprocess.Popen([*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         dbt: list[int] = []
 
         def dbt_running() -> bool:
-            dbt[:] = [pid for pid, cmd in _children(build.pid) if "treasury-dbt" in cmd or "/dbt " in cmd]
+            dbt[:] = [pid for pid, cmd in _children(in_dbt.pid) if "treasury-dbt" in cmd or "/dbt " in cmd]
             return bool(dbt)
 
         _wait_for(dbt_running, 240, "dbt to start")
         time.sleep(1.0)
-        build.send_signal(signal.SIGKILL)
-        build.wait()
+        in_dbt.send_signal(signal.SIGKILL)
+        in_dbt.wait()
         _wait_for(lambda: not any(_alive(pid) for pid in dbt), 10, "dbt to die with its parent")
         assert digest(serving) == published  # nothing half-published
+
+        in_publish = subprocess.Popen(
+            [*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_for(temporary.exists, 600, "the publish step to start writing")
+        in_publish.send_signal(signal.SIGKILL)
+        in_publish.wait()
+        assert digest(serving) == published  # readers still see the last good copy, whole
+
         again = subprocess.run([*TREASURY, "build"], env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "published" in again.stdout and digest(serving) != published
-    # Both runs are in the instance `treasury dev` shows: the killed one marked failed (its process is gone) with
-    # the concurrency slots it held freed, so the second ran instead of waiting for ever.
+    assert "published" in again.stdout and digest(serving) != published and not temporary.exists()
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("select count(*) from marts.mart_treasury_stress_weekly").fetchone()[0] > 1000
+    # Every run is in the instance `treasury dev` shows: a killed run marked failed (its process is gone) with the
+    # concurrency slots it held freed, so the next build ran instead of waiting for ever.
     import dagster as dg
 
+    failure, success = dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS
     with dg.DagsterInstance.from_config(os.environ["DAGSTER_HOME"]) as instance:
         runs = instance.get_runs()  # newest first
-        killed = [r for r in runs if r.tags["treasury/pid"] == str(build.pid)]
-        # The killed build finished its ingest run; its transform run was marked failed by the next build.
-        assert [(r.tags["treasury/stage"], r.status) for r in killed] == [
-            ("transform", dg.DagsterRunStatus.FAILURE),
-            ("ingest", dg.DagsterRunStatus.SUCCESS),
-        ]
-        assert [r.status for r in runs if r not in killed] == [dg.DagsterRunStatus.SUCCESS] * 3
+
+        def stages(pid: int) -> list[tuple[str, dg.DagsterRunStatus]]:
+            return [(r.tags["treasury/stage"], r.status) for r in runs if r.tags["treasury/pid"] == str(pid)]
+
+        # The build killed in dbt finished its ingest run; the one killed in publish, its ingest and transform runs.
+        assert stages(in_dbt.pid) == [("transform", failure), ("ingest", success)]
+        assert stages(in_publish.pid) == [("publish", failure), ("transform", success), ("ingest", success)]
+        killed = {str(in_dbt.pid), str(in_publish.pid)}
+        assert [r.status for r in runs if r.tags["treasury/pid"] not in killed] == [success] * 3
         info = instance.event_log_storage.get_concurrency_info("duckdb_writer")
         assert info.claimed_slots == [] and info.pending_step_count == 0
 
@@ -149,12 +168,12 @@ def test_kill_9_during_the_cftc_load_and_the_next_run_has_every_row_once(tmp_pat
     warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
     with serve(emulated(as_of=AS_OF)) as root:
         env = _env(warehouse, serving, base_urls(root))
-        pattern = "/tmp/treasury-dlt-*/*/treasury_cftc_tff/load/normalized/*"
-        earlier = set(glob.glob(pattern))  # left by other killed processes
         run = subprocess.Popen([*TREASURY, "ingest", "--source", "cftc_tff"], env=env, stderr=subprocess.DEVNULL)
+        # dlt's working folder of that process (named by its pid: other processes may be loading CFTC too).
+        pattern = f"{tempfile.gettempdir()}/treasury-dlt-{run.pid}-*/*/treasury_cftc_tff/load/normalized/*"
 
         def loading() -> bool:
-            return bool(set(glob.glob(pattern)) - earlier) and run.poll() is None
+            return bool(glob.glob(pattern)) and run.poll() is None
 
         _wait_for(loading, 120, "the CFTC load to start")
         run.send_signal(signal.SIGKILL)
@@ -165,21 +184,3 @@ def test_kill_9_during_the_cftc_load_and_the_next_run_has_every_row_once(tmp_pat
         assert_one_current_vintage_per_key(
             con, "raw_cftc_tff.tff_futures_only", ("report_date_as_yyyy_mm_dd", "cftc_contract_market_code")
         )
-
-
-def test_kill_9_during_publish_keeps_the_old_serving_file_and_the_next_build_publishes(sample_build, tmp_path):
-    warehouse, serving = sample_build.copy_to(tmp_path / "publish")
-    published = digest(serving)
-    temporary = serving.with_name(serving.name + ".tmp")
-    with serve(emulated(as_of=AS_OF)) as root:
-        env = _env(warehouse, serving, base_urls(root))
-        build = subprocess.Popen([*TREASURY, "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(temporary.exists, 600, "the publish step to start writing")
-        build.send_signal(signal.SIGKILL)
-        build.wait()
-        assert digest(serving) == published  # readers still see the last good copy, whole
-        again = subprocess.run([*TREASURY, "build"], env=env, capture_output=True, text=True, timeout=900)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert digest(serving) != published and not temporary.exists()
-    with duckdb.connect(str(serving), read_only=True) as con:
-        assert con.execute("select count(*) from marts.mart_treasury_stress_weekly").fetchone()[0] > 1000
