@@ -3,9 +3,12 @@ sample build through the Dagster job per session (tests that change data work on
 
 from __future__ import annotations
 
+import fcntl
 import http.server
 import json
 import logging
+import os
+import pickle
 import shutil
 import socket
 import threading
@@ -121,7 +124,22 @@ def use_sample_env(monkeypatch: pytest.MonkeyPatch, warehouse: Path, serving: Pa
 
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory) -> SampleBuild:
-    folder = tmp_path_factory.mktemp("sample_build")
+    """One sample build for the whole test run: with test workers in parallel (pytest-xdist), the first worker that
+    needs it builds it while the others wait for it (an OS lock in the run's shared temporary folder), then all of
+    them read the record it left (the build is deterministic: building it once per worker only cost time)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, record = shared / "sample_build", shared / "sample_build.pickle"
+    with (shared / "sample_build.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            folder.mkdir()
+            build = _make_sample_build(folder)
+            record.write_bytes(pickle.dumps(build))
+    return pickle.loads(record.read_bytes())
+
+
+def _make_sample_build(folder: Path) -> SampleBuild:
     mp = pytest.MonkeyPatch()
     use_sample_env(mp, folder / "warehouse.duckdb", folder / "serving.duckdb")
     # Nothing may leave the machine: a non-loopback connect in this process is refused and recorded, and child
@@ -192,11 +210,27 @@ def recording_proxy():
         server.server_close()
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` has deselected: the order of what runs
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The test files that hold slow tests (whole builds, real processes) first, then the others, each file's tests
-    together and in file order. Test workers take a file at a time (`--dist loadfile`: a module's shared build is made
-    once), longest first, so the short files fill in at the end instead of one worker finishing a four-build test
-    while the other waits."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    position = {path: index for index, path in enumerate(dict.fromkeys(item.path for item in items))}
-    items.sort(key=lambda item: (item.path not in slow_files, position[item.path]))
+    """The order test workers take the test files in (`--dist loadfile`: a file at a time, so a module's shared
+    build is made once), each file's tests together and in file order:
+
+    1. the files with slow tests (whole builds, real processes) first, the short files last, so that they fill in
+       at the end instead of one worker finishing a four-build test while the other waits;
+    2. within each, the first file that needs the sample build, then the files that do not, then the others that
+       do: one worker makes the sample build while the other runs tests that need none.
+    """
+    files = list(dict.fromkeys(item.path for item in items))
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    needs_build = {item.path for item in items if "sample_build" in item.fixturenames}
+    first_needing: dict[bool, Path] = {}  # slow or not -> the first file of that kind that needs the sample build
+    for path in files:
+        if path in needs_build:
+            first_needing.setdefault(path in slow, path)
+
+    def rank(path: Path) -> tuple[bool, int, int]:
+        group = 0 if first_needing.get(path in slow) == path else 2 if path in needs_build else 1
+        return (path not in slow, group, files.index(path))
+
+    ranks = {path: rank(path) for path in files}
+    items.sort(key=lambda item: ranks[item.path])
