@@ -7,13 +7,11 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import settings
 
-
-def connect(path: Path | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """A connection to the warehouse (TREASURY_WAREHOUSE unless `path` is given), read-only unless asked otherwise:
-    the one place the project opens DuckDB files."""
-    return duckdb.connect(str(path or settings.warehouse_path()), read_only=read_only)
+def connect(path: Path | str, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file at `path` (the caller's run settings say which), read-only unless asked
+    otherwise: the one place the project opens DuckDB files."""
+    return duckdb.connect(str(path), read_only=read_only)
 
 
 def row_counts(warehouse: Path, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
