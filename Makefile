@@ -18,10 +18,10 @@ setup:
 demo: setup
 	$(UV) run --frozen treasury build --sample
 
-# Tests run in parallel, one worker per core (at most four: each worker makes its own sample build, about 1 GB at
-# its peak). A worker takes a whole test file at a time (a module that builds a warehouse for its tests builds it
-# once), in the order tests/conftest.py sets: the files with slow tests first. PYTEST_WORKERS=0 runs the tests in
-# this process, one after another.
+# Tests run in parallel, one worker per core (at most four: each worker may be running a whole build, about 1 GB at
+# its peak). The workers share one sample build. A worker takes a whole test file at a time (a module that builds a
+# warehouse for its tests builds it once), in the order tests/conftest.py sets: the files with slow tests first.
+# PYTEST_WORKERS=0 runs the tests in this process, one after another.
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadfile --no-loadscope-reorder --durations=15
 
