@@ -3,7 +3,7 @@ dbt description, SQLAlchemy's inspector describes every mart, and no published b
 float.
 
 The 1.x clients run in environments of their own (`uv run --isolated`, `uv tool run`), apart from the project's lock
-and its DuckDB 2, the way a BI user's machine has them. uv fetches them from the package index on first use, as
+and its DuckDB, the way a BI user's machine has them. uv fetches them from the package index on first use, as
 `make setup` fetches the project's packages.
 """
 

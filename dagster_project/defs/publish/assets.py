@@ -6,8 +6,8 @@ file open keeps reading it, a new connection sees the new one, and a failed buil
 
 The serving file is written in DuckDB's v1.0.0 storage format (SERVING_STORAGE_VERSION), not the
 format of the DuckDB that writes it: BI drivers (JDBC for Metabase and DBeaver, the Node API for
-Evidence, Superset's environment) are DuckDB 1.x, and every 1.x release (1.0 to 1.5) and 2.x reads
-v1.0.0, while a file in 2.0's own format is unreadable to all of them. The tables, the dbt
+Evidence, Superset's environment) lag the project's DuckDB, and every release since 1.0 (2.x too)
+reads v1.0.0, while a file in a newer release's own format is unreadable to the older ones. The tables, the dbt
 descriptions (as DuckDB comments) and DECIMAL columns all survive in it.
 """
 
@@ -32,16 +32,19 @@ from dagster_project.lib.dbt import INPUTS_FINGERPRINT, SERVING_STAT, inputs_fin
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.warehouse import connect
 
-SOURCE_ALIAS = "treasury_build_source"
-SERVING_ALIAS = "treasury_serving"
-PREVIOUS_ALIAS = "treasury_previous_serving"
-# The oldest storage format DuckDB 2 writes, and the one every DuckDB since 1.0.0 reads
+SERVING_ALIAS = "treasury_publish_target"
+PREVIOUS_ALIAS = "treasury_publish_previous"
+# The oldest storage format DuckDB writes, and the one every DuckDB since 1.0.0 reads
 # (tests/dagster_project/test_bi_clients.py opens the published file with the 1.x CLI and Python clients).
 SERVING_STORAGE_VERSION = "v1.0.0"
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _copy_comments(con, origin: str, schema: str, table: str, comment: str | None, target: str) -> None:
@@ -128,10 +131,15 @@ def publish_assets() -> dg.Definitions:
         rows: dict[str, int] = {}
         as_of = warehouse.as_of_date
         with warehouse.writer_lock(), connect(":memory:", read_only=False) as con:
-            # ATTACH takes no parameters: the paths are quoted SQL literals (quotes doubled), under aliases that no
-            # file name can take (DuckDB names an attached file after its stem, e.g. a serving file "warehouse.duckdb").
-            con.execute(f"attach {_literal(str(source))} as {SOURCE_ALIAS} (read_only)")
-            statuses = recorded_statuses(con, SOURCE_ALIAS)
+            # ATTACH takes no parameters: the paths are quoted SQL literals (quotes doubled). The warehouse is attached
+            # under the catalog name its dbt views were written with (DuckDB names a file after its stem, and a
+            # staging view selects from "<stem>".raw_x.y: under another name it would not bind); the serving files
+            # under names that are not a file stem this project uses.
+            source_alias = source.stem
+            if source_alias in (SERVING_ALIAS, PREVIOUS_ALIAS):
+                raise ValueError(f"the warehouse file may not be named {source.name}: the publish step uses that name")
+            con.execute(f"attach {_literal(str(source))} as {_quoted(source_alias)} (read_only)")
+            statuses = recorded_statuses(con, source_alias)
             held_back = {key for key, status in statuses.items() if status.status == HELD_BACK}
             # A held-back table keeps its last good version: the one in the serving file being replaced.
             previous = _previous_versions(con, serving) if held_back else {}
@@ -146,7 +154,7 @@ def publish_assets() -> dg.Definitions:
                         "select table_name, comment from duckdb_tables() where database_name = ? and schema_name = ? "
                         "union all select view_name, comment from duckdb_views() where database_name = ? "
                         "and schema_name = ?",
-                        [SOURCE_ALIAS, schema] * 2,
+                        [source_alias, schema] * 2,
                     ).fetchall()
                 )
                 # A held-back table is listed even when the warehouse has none (dbt left it out) or there is no earlier
@@ -161,7 +169,7 @@ def publish_assets() -> dg.Definitions:
                         origin, kept = PREVIOUS_ALIAS, previous[(schema, table)]
                         status = RelationStatus(schema, table, HELD_BACK, status.reason, kept.data_as_of, kept.run_id)
                     else:
-                        origin = SOURCE_ALIAS
+                        origin = source_alias
                         status = RelationStatus(
                             schema,
                             table,
@@ -171,14 +179,14 @@ def publish_assets() -> dg.Definitions:
                             status.run_id if status else None,
                         )
                     target = f'{SERVING_ALIAS}.{schema}."{table}"'
-                    con.execute(f'create table {target} as select * from {origin}.{schema}."{table}"')
+                    con.execute(f'create table {target} as select * from {_quoted(origin)}.{schema}."{table}"')
                     _copy_comments(con, origin, schema, table, tables[table], target)
                     rows[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
                     published.append(status)
             _write_build_status(con, published, context.run.run_id)
             if held_back and serving.exists():  # _previous_versions attached it
                 con.execute(f"detach {PREVIOUS_ALIAS}")
-            con.execute(f"detach {SOURCE_ALIAS}")
+            con.execute(f"detach {_quoted(source_alias)}")
             con.execute(f"checkpoint {SERVING_ALIAS}")
             con.execute(f"detach {SERVING_ALIAS}")
         kept_back = [s for s in published if s.status == HELD_BACK]
