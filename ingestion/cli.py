@@ -12,9 +12,9 @@ import logging
 import sys
 from contextlib import ExitStack
 from datetime import date
-from pathlib import Path
 
 from ingestion import settings
+from ingestion.common.warehouse import Target
 from ingestion.pipelines import PUBLIC_APIS, run_ingest
 from ingestion.registry import NAMES
 
@@ -45,7 +45,11 @@ def add_location_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as-of", type=parse_date, metavar="YYYY-MM-DD", help=f"treat this date as today (also ${settings.AS_OF_ENV})"
     )
-    parser.add_argument("--warehouse", type=Path, metavar="PATH", help=f"DuckDB file (also ${settings.WAREHOUSE_ENV})")
+    parser.add_argument(
+        "--warehouse",
+        metavar="PATH",
+        help=f"DuckDB file, or ducklake:<catalog> for a lake (also ${settings.WAREHOUSE_ENV})",
+    )
 
 
 def log_to_console(verbose: bool) -> logging.Handler:
@@ -59,13 +63,13 @@ def log_to_console(verbose: bool) -> logging.Handler:
     return handler
 
 
-def take_writer_lock(stack: ExitStack, warehouse: Path) -> bool:
+def take_writer_lock(stack: ExitStack, warehouse: Target, scopes: tuple[str, ...] = ("build",)) -> bool:
     """Hold the warehouse's writer lock until `stack` closes; False (after printing one line) when another run
-    writes the warehouse, or another program holds it open."""
+    writes the warehouse, or another program holds it open. On a PostgreSQL-catalog lake, one lock per scope."""
     from ingestion.common.lock import WarehouseBusy, check_not_open_elsewhere, writer_lock
 
     try:
-        stack.enter_context(writer_lock(warehouse))
+        stack.enter_context(writer_lock(warehouse, scopes))
         check_not_open_elsewhere(warehouse)
     except WarehouseBusy as exc:
         print(f"treasury: {exc}", file=sys.stderr)
@@ -76,11 +80,13 @@ def take_writer_lock(stack: ExitStack, warehouse: Path) -> bool:
     return True
 
 
-def ingest(args: argparse.Namespace, warehouse: Path, as_of: date, hosts: str = PUBLIC_APIS) -> int:
+def ingest(args: argparse.Namespace, warehouse: Target, as_of: date, hosts: str = PUBLIC_APIS) -> int:
     """Load the sources into `warehouse` as of `as_of` (one progress line each as it finishes), then print the
-    summary table."""
+    summary table. On a PostgreSQL-catalog lake only the selected sources are locked: another process may load others."""
+    from ingestion.common.lock import source_scope
+
     with ExitStack() as stack:
-        if not take_writer_lock(stack, warehouse):
+        if not take_writer_lock(stack, warehouse, tuple(source_scope(name) for name in (args.source or NAMES))):
             return 1
         summary = run_ingest(
             args.source or None,
@@ -120,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"ingestion: {exc}", file=sys.stderr)
             return 2
-    warehouse = args.warehouse.absolute() if args.warehouse else settings.warehouse_path()
+    try:
+        warehouse = settings.warehouse(args.warehouse)
+    except ValueError as exc:
+        print(f"ingestion: {exc}", file=sys.stderr)
+        return 2
     try:
         return ingest(args, warehouse, args.as_of or settings.as_of())
     except KeyboardInterrupt:

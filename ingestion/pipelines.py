@@ -24,9 +24,10 @@ from dlt.pipeline.exceptions import PipelineNeverRan
 from dlt.pipeline.helpers import pipeline_drop
 
 from ingestion import settings
+from ingestion.common.lake import Lake
 from ingestion.common.lock import process_alive
 from ingestion.common.records import DriftReport
-from ingestion.common.warehouse import row_counts
+from ingestion.common.warehouse import Target, row_counts
 from ingestion.registry import NAMES, source
 
 
@@ -80,13 +81,19 @@ def _working_dir() -> Path:
     return folder
 
 
-def make_pipeline(name: str, warehouse: Path) -> dlt.Pipeline:
+def make_pipeline(name: str, warehouse: Target) -> dlt.Pipeline:
+    """The source's pipeline into the warehouse: dlt's duckdb destination for a file, its ducklake destination for a
+    lake (the same `raw_<source>` schemas and tables either way)."""
     # One working folder per warehouse within the process, so two warehouses never share state.
-    digest = hashlib.sha1(str(warehouse.resolve()).encode()).hexdigest()[:12]
+    identity = warehouse.setting if isinstance(warehouse, Lake) else str(warehouse.resolve())
+    digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
     settings.use_project_dlt_config()
+    destination = (
+        warehouse.dlt_destination() if isinstance(warehouse, Lake) else dlt.destinations.duckdb(str(warehouse))
+    )
     return dlt.pipeline(
         pipeline_name=f"treasury_{name}",
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        destination=destination,
         dataset_name=dataset_name(name),
         pipelines_dir=str(_working_dir() / digest),
     )
@@ -134,7 +141,7 @@ PUBLIC_APIS = "public APIs"
 
 @dataclass
 class IngestSummary:
-    warehouse: Path
+    warehouse: Target
     as_of: date
     hosts: str = PUBLIC_APIS  # what the sources were pointed at, for the reader of the summary
     results: list[SourceResult] = field(default_factory=list)
@@ -168,7 +175,7 @@ class IngestSummary:
 def run_source(
     name: str,
     *,
-    warehouse: Path,
+    warehouse: Target,
     as_of: date,
     base_url: str | None = None,
     full_refresh: bool = False,
@@ -207,7 +214,7 @@ def reset_cursors(pipeline: dlt.Pipeline, source) -> None:
 def run_ingest(
     sources: list[str] | None = None,
     *,
-    warehouse: Path,
+    warehouse: Target,
     as_of: date,
     full_refresh: bool = False,
     base_urls: dict[str, str] | None = None,
@@ -217,7 +224,10 @@ def run_ingest(
     """Load each source in turn; a failing source is reported and the others still run. `base_urls` overrides
     dlt's configuration per source (tests); `on_result` hears of each source as it finishes. The warehouse and the
     as-of date come from the caller (the CLI reads them from its flags and the environment): nothing here does."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    folder = warehouse.catalog_file.parent if isinstance(warehouse, Lake) and warehouse.catalog_file else None
+    folder = warehouse.parent if isinstance(warehouse, Path) else folder
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     names = list(sources or NAMES)
     for name in names:
         source(name)  # an unknown name fails before any source runs

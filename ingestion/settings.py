@@ -15,9 +15,12 @@ from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
 
-# The DuckDB file the pipeline builds (dlt, dbt and Dagster all read this one variable).
+# The warehouse the pipeline builds (dlt, dbt and Dagster all read this one variable): a DuckDB file (the embedded
+# default), or `ducklake:<catalog>` for the lakehouse (ingestion/common/lake.py).
 WAREHOUSE_ENV = "TREASURY_WAREHOUSE"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+# The lake's data files: a folder, or s3://bucket/prefix (a local catalog defaults to `<catalog>.files/` beside it).
+LAKE_DATA_PATH_ENV = "TREASURY_LAKE_DATA_PATH"
 # The read-only copy BI tools and SQL users open, published after a fully checked build.
 SERVING_ENV = "TREASURY_SERVING"
 # Sample mode: run every source against the built-in API emulator instead of the public hosts.
@@ -26,15 +29,30 @@ SAMPLE_ENV = "TREASURY_SAMPLE"
 AS_OF_ENV = "TREASURY_AS_OF"
 
 
-def warehouse_path() -> Path:
-    """TREASURY_WAREHOUSE (default data/warehouse.duckdb), as an absolute path: dbt runs in another folder."""
-    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).absolute()
+def warehouse_setting() -> str:
+    """TREASURY_WAREHOUSE as given (default data/warehouse.duckdb)."""
+    return (os.environ.get(WAREHOUSE_ENV) or "").strip() or DEFAULT_WAREHOUSE
 
 
-def serving_path(warehouse: Path | None = None) -> Path:
-    """TREASURY_SERVING, default serving.duckdb beside the warehouse file (`warehouse`, else TREASURY_WAREHOUSE's)."""
-    beside = (warehouse or warehouse_path()).absolute().parent / "serving.duckdb"
-    return Path(os.environ.get(SERVING_ENV) or beside).absolute()
+def lake_data_path() -> str:
+    return os.environ.get(LAKE_DATA_PATH_ENV, "").strip()
+
+
+def warehouse(value: str | Path | None = None):
+    """The warehouse `value` (a flag's) or TREASURY_WAREHOUSE names: a DuckDB file as an absolute path (dbt runs in
+    another folder), or a Lake. A malformed lake setting raises LakeConfigError, naming the variable."""
+    from ingestion.common.warehouse import parse_target
+
+    return parse_target(value if value is not None else warehouse_setting(), lake_data_path() or None)
+
+
+def serving_path(beside: Path | None = None) -> Path:
+    """TREASURY_SERVING, default serving.duckdb in the folder `beside` (the warehouse file's folder), else in
+    TREASURY_WAREHOUSE's folder (data/ for a lake)."""
+    if beside is None:
+        target = warehouse()
+        beside = target.parent if isinstance(target, Path) else Path(DEFAULT_WAREHOUSE).absolute().parent
+    return Path(os.environ.get(SERVING_ENV) or beside / "serving.duckdb").absolute()
 
 
 def sample_mode() -> bool:

@@ -237,12 +237,19 @@ def record_statuses(con, statuses: Iterable[RelationStatus]) -> None:
     con.execute(
         f"""create table if not exists {STATUS_SCHEMA}.{STATUS_TABLE} (
             schema_name varchar, table_name varchar, status varchar, reason varchar, data_as_of date,
-            run_id varchar, updated_at timestamp, primary key (schema_name, table_name))"""
+            run_id varchar, updated_at timestamp)"""
     )
     now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     rows = [[s.schema_name, s.table_name, s.status, s.reason, s.data_as_of, s.run_id, now] for s in statuses]
     if rows:
-        con.executemany(f"insert or replace into {STATUS_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?, ?, ?)", rows)
+        # Delete and insert in one transaction, not an upsert: a lake's tables have no primary keys.
+        con.execute("begin")
+        con.executemany(
+            f"delete from {STATUS_SCHEMA}.{STATUS_TABLE} where schema_name = ? and table_name = ?",
+            [r[:2] for r in rows],
+        )
+        con.executemany(f"insert into {STATUS_SCHEMA}.{STATUS_TABLE} values (?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute("commit")
 
 
 def recorded_statuses(con, database: str | None = None) -> dict[tuple[str, str], RelationStatus]:

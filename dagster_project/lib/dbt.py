@@ -18,7 +18,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
 from dagster_project.lib.fingerprint import combine, files_fingerprint, table_fingerprint
-from ingestion.common.warehouse import connect, row_counts
+from ingestion.common.warehouse import Target, connect, row_counts
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -86,11 +86,23 @@ def marts() -> tuple[str, ...]:
     )
 
 
-def mart_row_counts(warehouse: Path) -> dict[str, int]:
+def mart_row_counts(warehouse: Target) -> dict[str, int]:
     """Rows in each mart that exists in the warehouse (empty if the file does not exist yet)."""
     names = marts()
     counts = row_counts(warehouse, [("marts", name) for name in names])
     return {name: counts[("marts", name)] for name in names if ("marts", name) in counts}
+
+
+@cache
+def column_descriptions() -> dict[tuple[str, str], dict[str, str]]:
+    """dbt's column descriptions by (schema, relation name), from the manifest."""
+    return {
+        (node["schema"], node.get("alias") or node["name"]): {
+            name: column.get("description") or "" for name, column in node.get("columns", {}).items()
+        }
+        for node in load_manifest()["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    }
 
 
 # Recorded on the serving file's materialization: what the published marts were built from.
@@ -108,7 +120,7 @@ def _source_tables() -> tuple[tuple[str, str], ...]:
     return tuple(sorted((s["schema"], s["identifier"]) for s in load_manifest()["sources"].values()))
 
 
-def inputs_fingerprint(warehouse: Path, dbt_vars: dict[str, str]) -> str:
+def inputs_fingerprint(warehouse: Target, dbt_vars: dict[str, str]) -> str:
     """What a `dbt build` reads: every raw source table's content, every file of the dbt project, the vars."""
     with connect(warehouse) as con:
         tables = {f"{schema}.{table}": table_fingerprint(con, schema, table) for schema, table in _source_tables()}

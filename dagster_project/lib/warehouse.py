@@ -5,8 +5,10 @@ Every asset, check, schedule and sensor that touches the warehouse takes a `Ware
 connection, the writer lock, a dlt pipeline, dbt's vars), so none of them reads the environment or knows what kind of
 warehouse it is. The definitions build it from the environment (`TREASURY_WAREHOUSE`, `TREASURY_SERVING`,
 `TREASURY_AS_OF`, `TREASURY_SAMPLE`: what `dg dev` and a UI launch see); `treasury build` passes the same fields as the
-run's configuration instead, so a CLI build never writes the environment. A second kind of warehouse (a lakehouse)
-plugs in here, behind the same methods.
+run's configuration instead, so a CLI build never writes the environment.
+
+The warehouse is a DuckDB file or a DuckLake (`TREASURY_WAREHOUSE=ducklake:...`, ingestion/common/lake.py); the
+methods below are the same for both, so no asset knows which one it runs on.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import duckdb
 from pydantic import Field
 
 from ingestion import settings
-from ingestion.common.lock import writer_lock
-from ingestion.common.warehouse import connect, row_counts
+from ingestion.common.lake import Lake
+from ingestion.common.lake import install_packaged_extensions as lake_install
+from ingestion.common.lock import BUILD_SCOPE, writer_lock
+from ingestion.common.warehouse import Target, catalog_name, connect, exists, parse_target, row_counts
 from ingestion.registry import point_in_time_cutoffs
 
 
@@ -36,7 +40,12 @@ def _cutoffs(as_of: date) -> dict[str, str]:
 class Warehouse(dg.ConfigurableResource):
     """Where a run reads and writes, and as of when."""
 
-    path: str = Field(description="The warehouse: a DuckDB file (TREASURY_WAREHOUSE), absolute.")
+    path: str = Field(
+        description="The warehouse (TREASURY_WAREHOUSE): a DuckDB file, absolute, or ducklake:<catalog> for a lake."
+    )
+    lake_data_path: str = Field(
+        default="", description="A lake's data files (TREASURY_LAKE_DATA_PATH): a folder or s3://bucket/prefix."
+    )
     serving_path: str = Field(description="The published read-only copy BI tools open (TREASURY_SERVING), absolute.")
     as_of: str = Field(
         default="",
@@ -52,21 +61,24 @@ class Warehouse(dg.ConfigurableResource):
         as_of = os.environ.get(settings.AS_OF_ENV, "").strip()
         if as_of:
             settings.parse_as_of(as_of)  # a bad date fails when the definitions load, naming the variable
+        target = settings.warehouse()  # a bad lake setting fails when the definitions load, naming the variable
         return cls(
-            path=str(settings.warehouse_path()),
+            path=str(target) if isinstance(target, Path) else target.setting,
+            lake_data_path=target.data_path if isinstance(target, Lake) else "",
             serving_path=str(settings.serving_path()),
             as_of=as_of,
             sample=settings.sample_mode(),
         )
 
     @classmethod
-    def for_build(cls, path: Path | None, as_of: date | None, *, sample: bool) -> Warehouse:
+    def for_build(cls, path: str | Path | None, as_of: date | None, *, sample: bool) -> Warehouse:
         """The settings of a CLI build: `--warehouse` and `--as-of` when given, else the environment's; the as-of
         date fixed when the build starts (a build that runs past midnight stays as of its day)."""
-        path = (path or settings.warehouse_path()).absolute()
+        target = settings.warehouse(str(path) if path is not None else None)
         return cls(
-            path=str(path),
-            serving_path=str(settings.serving_path(path)),
+            path=str(target) if isinstance(target, Path) else target.setting,
+            lake_data_path=target.data_path if isinstance(target, Lake) else "",
+            serving_path=str(settings.serving_path(target.parent if isinstance(target, Path) else None)),
             as_of=(as_of or settings.as_of()).isoformat(),
             sample=sample,
         )
@@ -75,14 +87,37 @@ class Warehouse(dg.ConfigurableResource):
         """The resource's run configuration with every field set (a field a run's configuration leaves out takes
         its default, not the definitions' value)."""
         return {
-            "config": {"path": self.path, "serving_path": self.serving_path, "as_of": self.as_of, "sample": self.sample}
+            "config": {
+                "path": self.path,
+                "lake_data_path": self.lake_data_path,
+                "serving_path": self.serving_path,
+                "as_of": self.as_of,
+                "sample": self.sample,
+            }
         }
 
     # --- the settings ---------------------------------------------------------------------------------------------
 
     @property
-    def file(self) -> Path:
-        return Path(self.path)
+    def target(self) -> Target:
+        """The warehouse: a DuckDB file's Path, or a Lake."""
+        return parse_target(self.path, self.lake_data_path or None)
+
+    @property
+    def lake(self) -> Lake | None:
+        target = self.target
+        return target if isinstance(target, Lake) else None
+
+    @property
+    def catalog(self) -> str:
+        """The catalog name a connection has in use (dbt's views name it)."""
+        return catalog_name(self.target)
+
+    @property
+    def folder(self) -> Path:
+        """Where the build's own files go (logs/): beside the warehouse file, or beside the serving file of a lake."""
+        target = self.target
+        return target.parent if isinstance(target, Path) else self.serving_file.parent
 
     @property
     def serving_file(self) -> Path:
@@ -98,12 +133,21 @@ class Warehouse(dg.ConfigurableResource):
 
     def dbt_vars(self) -> dict[str, str]:
         """What dbt gets, once per invocation: where the warehouse is (profiles.yml) and the cut-offs."""
-        return {"warehouse_path": str(self.file), **self.cutoffs()}
+        lake = self.lake
+        if lake is None:
+            return {"warehouse_path": self.path, **self.cutoffs()}
+        lake_install()  # dbt's connection autoloads the extensions from DuckDB's folder: they must be there
+        return {
+            "dbt_target": "lake_postgres" if lake.kind == "postgres" else "lake_local",
+            "lake_attach": lake.dbt_attach(),
+            "lake_data_path": lake.data_path,
+            **self.cutoffs(),
+        }
 
     def describe(self) -> dict[str, str]:
         """The settings as a run records them in its metadata."""
         return {
-            "warehouse": str(self.file),
+            "warehouse": str(self.target),
             "serving_file": str(self.serving_file),
             "as_of": self.as_of_date.isoformat(),
             "sample": str(self.sample).lower(),
@@ -113,17 +157,18 @@ class Warehouse(dg.ConfigurableResource):
     # --- what the assets do with it -------------------------------------------------------------------------------
 
     def connect(self, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-        return connect(self.file, read_only=read_only)
+        return connect(self.target, read_only=read_only)
 
     def connect_serving(self) -> duckdb.DuckDBPyConnection:
         return connect(self.serving_file)
 
-    def writer_lock(self) -> AbstractContextManager[None]:
-        """The warehouse's one-writer lock (a concurrent writer fails with a message naming the holder)."""
-        return writer_lock(self.file)
+    def writer_lock(self, scope: str = BUILD_SCOPE) -> AbstractContextManager[None]:
+        """The warehouse's writer lock (a concurrent writer fails with a message naming the holder): one for the
+        whole warehouse, or on a PostgreSQL-catalog lake one per scope (a source's load, or dbt and publish)."""
+        return writer_lock(self.target, (scope,))
 
     def row_counts(self, relations) -> dict[tuple[str, str], int]:
-        return row_counts(self.file, relations)
+        return row_counts(self.target, relations)
 
     def exists(self) -> bool:
-        return self.file.exists()
+        return exists(self.target)

@@ -189,9 +189,10 @@ class _Redirect:
 _STDOUT = _Redirect()
 
 
-def log_file_path(warehouse: Path) -> Path:
-    """Where a build writes Dagster's, dbt's and dlt's own lines: logs/ beside the warehouse, one file per build."""
-    return warehouse.parent / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S}.log"
+def log_file_path(folder: Path) -> Path:
+    """Where a build writes Dagster's, dbt's and dlt's own lines: logs/ in the warehouse's folder (Warehouse.folder),
+    one file per build."""
+    return folder / "logs" / f"build-{datetime.now():%Y%m%d-%H%M%S}.log"
 
 
 def run_pipeline(
@@ -204,7 +205,7 @@ def run_pipeline(
     from dagster_project.lib.dbt import mart_row_counts
 
     started = time.perf_counter()
-    log_path = log_path or log_file_path(warehouse.file)
+    log_path = log_path or log_file_path(warehouse.folder)
     definitions = defs()
     asset_graph = definitions.resolve_asset_graph()
     loggers: dict = {"treasury_log_file": {"config": {"path": str(log_path)}}, "treasury_progress": {}}
@@ -279,7 +280,7 @@ def run_pipeline(
     summary.published = "publish/serving_file" in summary.materialized
     summary.report_written = "publish/stress_report" in summary.materialized
     summary.unchanged = summary.success and not any(key.startswith("marts/") for key in summary.materialized)
-    summary.mart_rows = mart_row_counts(warehouse.file)
+    summary.mart_rows = mart_row_counts(warehouse.target)
     if summary.published:
         summary.statuses = published_statuses(warehouse.serving_file)
     summary.seconds = time.perf_counter() - started

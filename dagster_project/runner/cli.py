@@ -83,7 +83,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         if run.sample:
             stack.enter_context(sample_hosts(run.as_of_date))
-        return ingest(args, run.file, run.as_of_date, hosts=SAMPLE_LABEL if run.sample else "public APIs")
+        return ingest(args, run.target, run.as_of_date, hosts=SAMPLE_LABEL if run.sample else "public APIs")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -93,14 +93,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     run = _run_settings(args)
     home = ensure_dagster_home(_dagster_home())
-    log_path = log_file_path(run.file)
+    log_path = log_file_path(run.folder)
     print(
-        f"Building {run.file} from {SAMPLE_LABEL if run.sample else 'the public APIs'}, "
+        f"Building {run.target} from {SAMPLE_LABEL if run.sample else 'the public APIs'}, "
         f"as of {run.as_of_date} (run history in {home})",
         flush=True,
     )
     with ExitStack() as stack:
-        if not take_writer_lock(stack, run.file):
+        if not take_writer_lock(stack, run.target):
             return 1
         if run.sample:
             stack.enter_context(sample_hosts(run.as_of_date))
@@ -111,7 +111,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             summary = run_ingest(
                 None,
                 full_refresh=True,
-                warehouse=run.file,
+                warehouse=run.target,
                 as_of=run.as_of_date,
                 on_result=lambda result: print(f"  full refresh {result.line()}", flush=True),
             )
@@ -176,7 +176,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         command = [dg_cli, "dev", "--host", args.host, "--port", str(args.port)]
         print(
             f"Dagster UI on http://{args.host}:{args.port} ({'sample mode' if run.sample else 'public APIs'}; "
-            f"warehouse {run.file}; run history in {home}); Ctrl-C to stop.",
+            f"warehouse {run.target}; run history in {home}); Ctrl-C to stop.",
             flush=True,
         )
         # dg dev runs in its own process group, which this process stops as a whole: on Ctrl-C or SIGTERM it gets
@@ -368,10 +368,22 @@ def _check_settings(args: argparse.Namespace) -> None:
         except ValueError as exc:
             raise UserMistake(str(exc)) from exc
     if args.command in ("ingest", "build", "dev"):
-        warehouse = args.warehouse.absolute() if getattr(args, "warehouse", None) else settings.warehouse_path()
-        _writable_folder(warehouse.parent, f"the warehouse (${settings.WAREHOUSE_ENV} or --warehouse) {warehouse}")
+        try:
+            warehouse = settings.warehouse(getattr(args, "warehouse", None))
+        except ValueError as exc:  # a malformed lake setting
+            raise UserMistake(str(exc)) from exc
+        what = f"the warehouse (${settings.WAREHOUSE_ENV} or --warehouse) {warehouse}"
+        if isinstance(warehouse, Path):
+            _writable_folder(warehouse.parent, what)
+        else:
+            if warehouse.catalog_file is not None:
+                _writable_folder(warehouse.catalog_file.parent, what)
+            if not warehouse.on_s3:
+                _writable_folder(
+                    Path(warehouse.data_path), f"the lake's data (${settings.LAKE_DATA_PATH_ENV}) {warehouse.data_path}"
+                )
     if args.command == "build":
-        serving = settings.serving_path(getattr(args, "warehouse", None))
+        serving = settings.serving_path(warehouse.parent if isinstance(warehouse, Path) else None)
         _writable_folder(serving.parent, f"the serving file (${settings.SERVING_ENV}) {serving}")
     if args.command in ("build", "dev"):
         home = _dagster_home()

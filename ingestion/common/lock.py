@@ -5,21 +5,32 @@ package, a locked file mid-build), so a run takes `<warehouse>.lock` first and a
 with "another run is writing <path> (pid N, started T)". The lock is an OS lock (`flock`) on an open file:
 it goes away with the process, so a killed run never leaves a stale lock behind. Re-entrant within a process
 (the CLI holds it for the whole build while each Dagster step asks for it again).
+
+A lake with a local catalog (SQLite or DuckDB file) keeps the same rule, with the lock beside its catalog: SQLite
+takes one writer at a time, and DuckLake's commit retries give up after about a second of waiting, so two
+builds would fail at random instead of at once. Readers never take it. A lake with a PostgreSQL catalog takes
+many writers: its locks are PostgreSQL advisory locks, one per *scope* (`source:<name>` for a source's load,
+`build` for dbt and publish), so two loads of different sources commit side by side while a second load of the
+same source, or a second build, stops at once with the holder named.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from ingestion.common.warehouse import connect
+from ingestion.common.lake import Lake
+from ingestion.common.warehouse import Target, connect
+
+BUILD_SCOPE = "build"
 
 
 def process_alive(pid: int) -> bool:
@@ -46,9 +57,26 @@ def lock_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".lock")
 
 
+def source_scope(name: str) -> str:
+    return f"source:{name}"
+
+
 @contextmanager
-def writer_lock(warehouse: Path) -> Iterator[None]:
-    """Hold the warehouse's writer lock for the duration; raise WarehouseBusy at once if another process has it."""
+def writer_lock(warehouse: Target, scopes: tuple[str, ...] = (BUILD_SCOPE,)) -> Iterator[None]:
+    """Hold the warehouse's writer lock for the duration; raise WarehouseBusy at once if another process has it.
+    `scopes` matter on a PostgreSQL-catalog lake only (one lock each); elsewhere there is one lock."""
+    if isinstance(warehouse, Lake) and warehouse.catalog_file is None:
+        with ExitStack() as stack:
+            for scope in scopes:
+                stack.enter_context(_advisory_lock(warehouse, scope))
+            yield
+        return
+    with _file_lock(warehouse.catalog_file if isinstance(warehouse, Lake) else warehouse):
+        yield
+
+
+@contextmanager
+def _file_lock(warehouse: Path) -> Iterator[None]:
     path = lock_path(warehouse.resolve())
     with _guard:
         if path in _held:
@@ -85,10 +113,70 @@ def writer_lock(warehouse: Path) -> Iterator[None]:
         os.close(fd)  # closing the file releases the lock
 
 
-def check_not_open_elsewhere(warehouse: Path) -> None:
+_advisory_held: dict[tuple[str, str], tuple[object, int]] = {}  # (catalog, scope) -> (connection, depth)
+
+
+def _advisory_key(scope: str) -> int:
+    """A stable signed 64-bit key for the scope (PostgreSQL advisory locks are keyed by bigint)."""
+    digest = hashlib.sha256(f"treasury-warehouse:{scope}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def _advisory_lock(lake: Lake, scope: str) -> Iterator[None]:
+    """A session-level advisory lock on the lake's PostgreSQL catalog, held by a connection of its own for the
+    duration (it goes away with the process: PostgreSQL ends the session when the socket closes). Re-entrant."""
+    import psycopg2
+
+    held_key = (lake.catalog, scope)
+    with _guard:
+        if held_key in _advisory_held:
+            conn, depth = _advisory_held[held_key]
+            _advisory_held[held_key] = (conn, depth + 1)
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _guard:
+                conn, depth = _advisory_held[held_key]
+                _advisory_held[held_key] = (conn, depth - 1)
+        return
+    started = datetime.now().isoformat(timespec="seconds")
+    key = _advisory_key(scope)
+    conn = psycopg2.connect(lake.conninfo, application_name=f"treasury pid {os.getpid()}, started {started}"[:63])
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select pg_try_advisory_lock(%s)", [key])
+            if not cur.fetchone()[0]:
+                cur.execute(
+                    "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid "
+                    "where l.locktype = 'advisory' and l.granted "
+                    "and l.objsubid = 1 and ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+                    [key],
+                )
+                holder = cur.fetchone()
+                raise WarehouseBusy(
+                    f"another run is writing {scope} of {lake} ({holder[0] if holder else 'unknown process'})"
+                )
+        with _guard:
+            _advisory_held[held_key] = (conn, 1)
+        try:
+            yield
+        finally:
+            with _guard:
+                del _advisory_held[held_key]
+    finally:
+        conn.close()  # ends the session: the lock goes with it
+
+
+def check_not_open_elsewhere(warehouse: Target) -> None:
     """Fail with one clear line when another program (a BI tool, a SQL shell) holds the warehouse file open:
-    DuckDB would otherwise fail deep inside the load with a lock error."""
-    if not warehouse.exists():
+    DuckDB would otherwise fail deep inside the load with a lock error. (A lake is never held open.)"""
+    if isinstance(warehouse, Lake) or not warehouse.exists():
         return
     try:
         connect(warehouse, read_only=False).close()

@@ -15,6 +15,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dagster_project.lib.warehouse import Warehouse
 from ingestion import settings
 from ingestion.common.errors import SourceHTTPError, find_cause
+from ingestion.common.lock import source_scope
 from ingestion.common.records import DriftReport
 from ingestion.pipelines import (
     configured_host,
@@ -76,10 +77,11 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
         host = configured_host(name)
         sample = not reads_public_host(name)  # the emulator (sample mode) or another server
         before = table_stats(warehouse, name)
-        with warehouse.writer_lock():  # one writer: a concurrent CLI build makes this step fail
+        # One writer (a concurrent CLI build makes this step fail); on a PostgreSQL-catalog lake, one per source.
+        with warehouse.writer_lock(source_scope(name)):
             drift = DriftReport()
             source = make_source(name, None, as_of, drift)
-            pipeline = make_pipeline(name, warehouse.file)
+            pipeline = make_pipeline(name, warehouse.target)
             try:
                 events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
             except Exception as exc:

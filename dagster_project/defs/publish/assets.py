@@ -28,7 +28,14 @@ from dagster_project.lib.build_status import (
     held_back_summary,
     recorded_statuses,
 )
-from dagster_project.lib.dbt import INPUTS_FINGERPRINT, SERVING_STAT, inputs_fingerprint, serving_stat
+from dagster_project.lib.dbt import (
+    INPUTS_FINGERPRINT,
+    SERVING_STAT,
+    column_descriptions,
+    inputs_fingerprint,
+    serving_stat,
+)
+from dagster_project.lib.snapshots import current_snapshot, record_published
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.warehouse import connect
 
@@ -57,12 +64,22 @@ def _copy_comments(con, origin: str, schema: str, table: str, comment: str | Non
         comment = comment[0] if comment else None
     if comment:
         con.execute(f"comment on table {target} is {_literal(comment)}")
-    columns = con.execute(
-        "select column_name, comment from duckdb_columns() "
-        "where database_name = ? and schema_name = ? and table_name = ? and comment is not null",
+    columns = dict(
+        con.execute(
+            "select column_name, comment from duckdb_columns() "
+            "where database_name = ? and schema_name = ? and table_name = ? and comment is not null",
+            [origin, schema, table],
+        ).fetchall()
+    )
+    # A lake's views carry no column comments (DuckLake has none on views): dbt's descriptions fill them in.
+    documented = column_descriptions().get((schema, table), {})
+    for (column,) in con.execute(
+        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
         [origin, schema, table],
-    ).fetchall()
-    for column, column_comment in columns:
+    ).fetchall():
+        if column not in columns and documented.get(column):
+            columns[column] = documented[column]
+    for column, column_comment in columns.items():
         con.execute(f'comment on column {target}."{column}" is {_literal(column_comment)}')
 
 
@@ -122,9 +139,10 @@ def publish_assets() -> dg.Definitions:
         description="A read-only copy of the marts and staging schemas for BI tools and SQL users (data/serving.duckdb).",
     )
     def serving_file(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        source, serving = warehouse.file.resolve(), warehouse.serving_file.resolve()
-        if serving == source:
+        lake, serving = warehouse.lake, warehouse.serving_file.resolve()
+        if lake is None and serving == warehouse.target.resolve():
             raise ValueError(f"TREASURY_SERVING and TREASURY_WAREHOUSE are the same file ({serving}): they must differ")
+        snapshot = None
         tmp = serving.with_name(serving.name + ".tmp")
         tmp.unlink(missing_ok=True)
         serving.parent.mkdir(parents=True, exist_ok=True)
@@ -135,10 +153,19 @@ def publish_assets() -> dg.Definitions:
             # under the catalog name its dbt views were written with (DuckDB names a file after its stem, and a
             # staging view selects from "<stem>".raw_x.y: under another name it would not bind); the serving files
             # under names that are not a file stem this project uses.
-            source_alias = source.stem
+            source_alias = warehouse.catalog
             if source_alias in (SERVING_ALIAS, PREVIOUS_ALIAS):
-                raise ValueError(f"the warehouse file may not be named {source.name}: the publish step uses that name")
-            con.execute(f"attach {_literal(str(source))} as {_quoted(source_alias)} (read_only)")
+                raise ValueError(f"the warehouse may not be named {source_alias}: the publish step uses that name")
+            if lake is None:
+                con.execute(f"attach {_literal(str(warehouse.target))} as {_quoted(source_alias)} (read_only)")
+            else:
+                # The lake as dbt left it, pinned: what is copied and recorded is one snapshot, whatever other
+                # writers (a source's load on a shared catalog) commit meanwhile.
+                lake.attach(con, read_only=True)
+                snapshot = current_snapshot(con)
+                con.execute(f"use memory; detach {source_alias}")
+                lake.attach(con, read_only=True, snapshot=snapshot)
+                con.execute("use memory")  # the lake is addressed by name here (and detached at the end)
             statuses = recorded_statuses(con, source_alias)
             held_back = {key for key, status in statuses.items() if status.status == HELD_BACK}
             # A held-back table keeps its last good version: the one in the serving file being replaced.
@@ -192,12 +219,17 @@ def publish_assets() -> dg.Definitions:
         kept_back = [s for s in published if s.status == HELD_BACK]
         if kept_back:
             context.log.warning(f"published with {len(kept_back)} tables held back: {held_back_summary(kept_back)}")
-        fingerprint = inputs_fingerprint(warehouse.file, warehouse.cutoffs())
+        fingerprint = inputs_fingerprint(warehouse.target, warehouse.cutoffs())
+        if lake is not None:
+            with warehouse.writer_lock():
+                record_published(lake, snapshot, published, rows, as_of=as_of, run_id=context.run.run_id)
+            context.log.info(f"published lake snapshot {snapshot} (treasury snapshots lists the published builds)")
         os.replace(tmp, serving)  # atomic on POSIX: readers see the old file or the new one, never half of one
         context.log.info(f"published {len(rows)} tables to {serving}")
         return dg.MaterializeResult(
             metadata={
                 "path": str(serving),
+                **({"lake_snapshot_id": snapshot} if snapshot is not None else {}),
                 "tables": len(rows),
                 # The as-of date of the data: the alert sensor delivers what became public up to it.
                 "as_of": as_of.isoformat(),

@@ -91,10 +91,10 @@ def _published_from_same_inputs(
         return None  # the published build held marts back: this build must try them again
     if published.get(SERVING_STAT) != serving_stat(warehouse.serving_file):
         return None
-    built = {f"marts.{name}": rows for name, rows in mart_row_counts(warehouse.file).items()}
+    built = {f"marts.{name}": rows for name, rows in mart_row_counts(warehouse.target).items()}
     if any(published.get(f"rows.{name}") != rows for name, rows in built.items()) or len(built) != len(marts()):
         return None
-    if published.get(INPUTS_FINGERPRINT) != inputs_fingerprint(warehouse.file, cutoffs):
+    if published.get(INPUTS_FINGERPRINT) != inputs_fingerprint(warehouse.target, cutoffs):
         return None
     return f"same raw data, models and cutoffs as the build published by run {event.run_id[:8]}"
 
