@@ -24,7 +24,7 @@ import duckdb
 from pydantic import Field
 
 from ingestion import settings
-from ingestion.common.lake import Lake
+from ingestion.common.lake import EXTENSION_DIR, Lake
 from ingestion.common.lake import install_packaged_extensions as lake_install
 from ingestion.common.lock import BUILD_SCOPE, writer_lock
 from ingestion.common.warehouse import Target, catalog_name, connect, exists, parse_target, row_counts
@@ -141,6 +141,7 @@ class Warehouse(dg.ConfigurableResource):
             "dbt_target": "lake_postgres" if lake.kind == "postgres" else "lake_local",
             "lake_attach": lake.dbt_attach(),
             "lake_data_path": lake.data_path,
+            "duckdb_extension_directory": str(EXTENSION_DIR),
             **self.cutoffs(),
         }
 

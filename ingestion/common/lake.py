@@ -7,8 +7,9 @@ endpoint from the usual AWS_* variables). Every process attaches the lake under 
 dbt writes its views with that name in them, so a reader that attached it under another name could not read them.
 
 Nothing is downloaded: the DuckDB extensions DuckLake needs come from the `duckdb-extension-*` packages in the lock
-and are installed into DuckDB's extension folder from there (`install_packaged_extensions`), and every connection
-the project opens refuses to fetch one.
+and are installed from there into an extension folder of the project's environment (EXTENSION_DIR, not the user's
+~/.duckdb), and every connection the project opens to a lake (its own, dlt's, dbt's) uses that folder and refuses
+to fetch an extension.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,6 +35,10 @@ PACKAGED_EXTENSIONS = (
     ("postgres_scanner", "duckdb_extension_postgres_scanner"),
     ("httpfs", "duckdb_extension_httpfs"),
 )
+# The extensions' folder: in the environment whose packages ship them (so it matches its DuckDB), whatever HOME is.
+EXTENSION_DIR = Path(sys.prefix) / "share" / "treasury-duckdb-extensions"
+# The settings of every connection to a lake: extensions from EXTENSION_DIR only.
+OFFLINE_SETTINGS = {"extension_directory": str(EXTENSION_DIR), "autoinstall_known_extensions": False}
 _LOCAL_CATALOG_SUFFIXES = {
     ".sqlite": "sqlite",
     ".sqlite3": "sqlite",
@@ -52,10 +58,11 @@ def _literal(text: str) -> str:
 
 @cache
 def install_packaged_extensions() -> None:
-    """Install the extensions DuckLake needs from the packages in the lock into DuckDB's extension folder (once per
-    machine and DuckDB version; a no-op when they are there), so that DuckDB's autoloading finds them in every
-    process (dlt's and dbt's connections included) without going to the internet."""
-    con = duckdb.connect()
+    """Install the extensions DuckLake needs from the packages in the lock into EXTENSION_DIR (once per environment;
+    a no-op when they are there), where every connection to a lake (dlt's and dbt's included) autoloads them from,
+    without going to the internet."""
+    EXTENSION_DIR.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config=OFFLINE_SETTINGS)
     try:
         installed = {
             name for (name,) in con.execute("select extension_name from duckdb_extensions() where installed").fetchall()
@@ -78,7 +85,7 @@ def install_packaged_extensions() -> None:
 def offline_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that loads extensions only from what is installed (never from the internet)."""
     install_packaged_extensions()
-    return duckdb.connect(config={"autoinstall_known_extensions": False})
+    return duckdb.connect(config=OFFLINE_SETTINGS)
 
 
 def _conninfo_to_url(conninfo: str) -> str:
@@ -253,9 +260,9 @@ class Lake:
             catalog = _conninfo_to_url(self.conninfo)
         else:
             catalog = f"{self.kind}:///{self.catalog}"
-        return dlt.destinations.ducklake(
-            credentials=DuckLakeCredentials(CATALOG_NAME, catalog=catalog, storage=self.data_path)
-        )
+        credentials = DuckLakeCredentials(CATALOG_NAME, catalog=catalog, storage=self.data_path)
+        credentials.global_config = dict(OFFLINE_SETTINGS)  # set on each connection before it attaches the lake
+        return dlt.destinations.ducklake(credentials=credentials)
 
     def dbt_attach(self) -> str:
         """The ATTACH target dbt-duckdb gets (profiles.yml's lake output), options apart."""

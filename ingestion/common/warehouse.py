@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.common.lake import CATALOG_NAME, PREFIX, Lake
+from ingestion.common.lake import CATALOG_NAME, PREFIX, Lake, offline_connection
 
 Target = Path | Lake
 
@@ -30,6 +30,8 @@ def connect(target: Target | str, *, read_only: bool = True) -> duckdb.DuckDBPyC
     ":memory:" an empty database), read-only unless asked otherwise: the one place the project opens one."""
     if isinstance(target, Lake):
         return target.connect(read_only=read_only)
+    if str(target) == ":memory:":
+        return offline_connection()  # a scratch database may attach a lake: extensions from the project's folder
     return duckdb.connect(str(target), read_only=read_only)
 
 
