@@ -249,6 +249,68 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lake_or_mistake(args: argparse.Namespace):
+    from ingestion.common.lake import Lake
+
+    target = settings.warehouse(getattr(args, "warehouse", None))
+    return target if isinstance(target, Lake) else None
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    """The published builds of a lake: one line each, oldest first, and how to read one as it was."""
+    from dagster_project.lib.snapshots import published_builds
+
+    lake = _lake_or_mistake(args)
+    if lake is None:
+        raise UserMistake(
+            f"snapshots are kept by a lake only; {settings.warehouse(getattr(args, 'warehouse', None))} is a DuckDB "
+            f"file (its published state is the serving file). Set {settings.WAREHOUSE_ENV}=ducklake:<catalog>."
+        )
+    builds = published_builds(lake)
+    print(f"Published builds of {lake}")
+    if not builds:
+        print("  none yet (a build publishes when its checks pass)")
+        return 0
+    print(
+        f"  {'snapshot':>8}  {'as of':<10}  {'published (UTC)':<19}  {'run':<8}  {'tables':>6}  {'held back':>9}  {'mart rows':>11}"
+    )
+    for b in builds:
+        print(
+            f"  {b.snapshot_id:>8}  {b.as_of.isoformat():<10}  {b.published_at:%Y-%m-%d %H:%M:%S}  {b.run_id[:8]:<8}  "
+            f"{b.tables:>6}  {b.held_back:>9}  {b.mart_rows:>11,}"
+        )
+    latest = builds[-1].snapshot_id
+    print()
+    print(f"Read a published build as it was (here the latest, {latest}), from any DuckDB with the extensions:")
+    print(f"  {lake.attach_sql(read_only=True, snapshot=latest)};")
+    print(f"  or, in a session with the lake attached: select ... from marts.fct_auctions at (version => {latest});")
+    print(f"Export it as Parquet: treasury export --format parquet DIR --snapshot {latest}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The marts of a published build as Parquet files with a manifest."""
+    from dagster_project.lib.export import ExportError, export_parquet
+
+    lake = _lake_or_mistake(args)
+    if lake is None and args.snapshot is not None:
+        raise UserMistake(
+            "--snapshot needs a lake (TREASURY_WAREHOUSE=ducklake:...); a DuckDB file exports its serving file"
+        )
+    target = settings.warehouse(getattr(args, "warehouse", None))
+    serving = settings.serving_path(target.parent if lake is None else None)
+    try:
+        exported = export_parquet(
+            Path(args.folder), lake=lake, serving=serving, snapshot=args.snapshot, overwrite=args.overwrite
+        )
+    except ExportError as exc:
+        raise UserMistake(str(exc)) from exc
+    what = f"snapshot {exported.snapshot_id} of {lake}" if lake is not None else str(serving)
+    print(f"Exported {len(exported.tables)} marts ({sum(exported.tables.values()):,} rows) from {what}")
+    print(f"  to {exported.folder} (manifest.json lists the files, rows, columns and checksums)")
+    return 0
+
+
 def _add_sample_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample",
@@ -335,6 +397,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--serving", metavar="PATH", help="the serving file the report sits beside ($TREASURY_SERVING)"
     )
     report_cmd.set_defaults(func=cmd_report)
+
+    snapshots_cmd = sub.add_parser(
+        "snapshots",
+        parents=[verbose],
+        help="list the published builds of a lake (each a snapshot that can be read as it was)",
+        description="List the builds published on the DuckLake warehouse (TREASURY_WAREHOUSE=ducklake:...): "
+        "snapshot id, as-of date, when, run, tables, held back, mart rows; and how to read one as it was.",
+    )
+    snapshots_cmd.add_argument("--warehouse", metavar="PATH", help=f"the lake (also ${settings.WAREHOUSE_ENV})")
+    snapshots_cmd.set_defaults(func=cmd_snapshots)
+
+    export_cmd = sub.add_parser(
+        "export",
+        parents=[verbose],
+        help="write the marts of a published build as Parquet files with a manifest",
+        description="Write every mart of a published build to FOLDER as <mart>.parquet, with manifest.json (rows, "
+        "columns with their dbt descriptions, SHA-256 of each file). On a lake: the latest published snapshot, or "
+        "--snapshot N; on a DuckDB file: the serving file.",
+    )
+    export_cmd.add_argument("--format", choices=["parquet"], default="parquet", help="the file format (parquet)")
+    export_cmd.add_argument("folder", metavar="FOLDER", help="a new folder to write")
+    export_cmd.add_argument(
+        "--snapshot", type=int, metavar="N", help="a published snapshot of the lake (default: latest)"
+    )
+    export_cmd.add_argument("--overwrite", action="store_true", help="replace FOLDER if it holds an earlier export")
+    export_cmd.add_argument("--warehouse", metavar="PATH", help=f"the warehouse (also ${settings.WAREHOUSE_ENV})")
+    export_cmd.set_defaults(func=cmd_export)
     return parser
 
 
@@ -366,6 +455,11 @@ def _check_settings(args: argparse.Namespace) -> None:
         try:
             settings.as_of()
         except ValueError as exc:
+            raise UserMistake(str(exc)) from exc
+    if args.command in ("snapshots", "export"):
+        try:
+            settings.warehouse(getattr(args, "warehouse", None))
+        except ValueError as exc:  # a malformed lake setting
             raise UserMistake(str(exc)) from exc
     if args.command in ("ingest", "build", "dev"):
         try:
