@@ -138,7 +138,7 @@ class Warehouse(dg.ConfigurableResource):
             return {"warehouse_path": self.path, **self.cutoffs()}
         lake_install()  # dbt's connection autoloads the extensions from DuckDB's folder: they must be there
         return {
-            "dbt_target": "lake_postgres" if lake.kind == "postgres" else "lake_local",
+            "dbt_target": f"lake_{'postgres' if lake.kind == 'postgres' else 'local'}{'_s3' if lake.on_s3 else ''}",
             "lake_attach": lake.dbt_attach(),
             "lake_data_path": lake.data_path,
             "duckdb_extension_directory": str(EXTENSION_DIR),

@@ -260,9 +260,27 @@ class Lake:
             catalog = _conninfo_to_url(self.conninfo)
         else:
             catalog = f"{self.kind}:///{self.catalog}"
-        credentials = DuckLakeCredentials(CATALOG_NAME, catalog=catalog, storage=self.data_path)
+        credentials = DuckLakeCredentials(CATALOG_NAME, catalog=catalog, storage=self._dlt_storage())
         credentials.global_config = dict(OFFLINE_SETTINGS)  # set on each connection before it attaches the lake
         return dlt.destinations.ducklake(credentials=credentials)
+
+    def _dlt_storage(self):
+        """The data path for dlt: a local folder as it is; s3:// with the AWS_* variables as explicit credentials (dlt
+        would otherwise hand them to DuckDB's credential chain, which needs the `aws` extension: not in the lock)."""
+        if not self.on_s3:
+            return self.data_path
+        from dlt.common.configuration.specs import AwsCredentials
+        from dlt.common.storages.configuration import FilesystemConfiguration
+
+        env = os.environ
+        credentials = AwsCredentials()
+        credentials.aws_access_key_id = env.get("AWS_ACCESS_KEY_ID")
+        credentials.aws_secret_access_key = env.get("AWS_SECRET_ACCESS_KEY")
+        credentials.aws_session_token = env.get("AWS_SESSION_TOKEN")
+        credentials.region_name = env.get("AWS_REGION")
+        credentials.endpoint_url = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+        credentials.s3_url_style = "path" if credentials.endpoint_url else None
+        return FilesystemConfiguration(bucket_url=self.data_path, credentials=credentials)
 
     def dbt_attach(self) -> str:
         """The ATTACH target dbt-duckdb gets (profiles.yml's lake output), options apart."""
