@@ -5,8 +5,11 @@ new (no-change), `treasury ingest --sample` alone, each step's time in both buil
 the peak resident memory of each command (the process and all its children, sampled every 50 ms) and the import
 time of the modules a build loads (each in a fresh interpreter); then the developer loop: `make test-fast` and
 `make test`, each timed as a whole (`--no-tests` leaves them out: together they take about 15 minutes on 2 cores).
-Everything runs in a scratch folder: the project's warehouse and run history are not touched. Figures vary from
-machine to machine and run to run: compare ratios taken from one run. `--json PATH` also writes the figures as JSON.
+Then the same cold and no-change builds on the lakehouse backend (DuckLake with a SQLite catalog, and with a
+PostgreSQL catalog on a throwaway PostgreSQL server when Debian's PostgreSQL is installed), and the p95 latency of
+BI queries on each backend (the serving file, each lake attached read-only). Everything runs in a scratch folder:
+the project's warehouse and run history are not touched. Figures vary from machine to machine and run to run:
+compare ratios taken from one run. `--json PATH` also writes the figures as JSON; `--no-lake` leaves the lake out.
 """
 
 from __future__ import annotations
@@ -133,10 +136,69 @@ def test_suite(target: str, env: dict[str, str]) -> dict:
     return {"seconds": round(seconds, 1), "pytest": lines[-1] if lines else ""}
 
 
+# What a BI tool asks of the marts: the board's last year, an auction summary, a positioning aggregate.
+BI_QUERIES = (
+    "select week_ending, composite_stress_score, is_stress_week from marts.mart_treasury_stress_weekly "
+    "order by week_ending desc limit 52",
+    "select security_class, term_group, count(*), avg(bid_to_cover_recomputed), avg(tail_proxy_prior_close_bp) "
+    "from marts.fct_auctions group by all order by all",
+    "select report_date, trader_group, sum(net_dv01_usd) from marts.fct_futures_positioning "
+    "where report_date >= date '2024-01-01' and is_treasury_future group by all order by all",
+)
+
+
+def bi_query_p95(connect, rounds: int = 30) -> dict:
+    """Each BI query `rounds` times on one open read-only connection (as a BI tool keeps one): p50 and p95 in ms."""
+    timings: list[float] = []
+    with connect() as con:
+        for query in BI_QUERIES:
+            con.execute(query).fetchall()  # warm: the first query of a connection reads the catalog
+        for _ in range(rounds):
+            for query in BI_QUERIES:
+                started = time.perf_counter()
+                con.execute(query).fetchall()
+                timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {"p50_ms": round(timings[len(timings) // 2], 1), "p95_ms": round(timings[int(len(timings) * 0.95)], 1)}
+
+
+def lake_builds(folder: Path, env: dict[str, str], figures: dict) -> None:
+    """Cold and no-change builds on a SQLite-catalog lake and (when PostgreSQL is installed) a PostgreSQL-catalog
+    one; each lake's BI query latency."""
+    from ingestion.common.lake import Lake
+
+    cases = [("lake_sqlite", f"ducklake:{folder / 'lake_sqlite' / 'catalog.sqlite'}", None)]
+    server = None
+    try:
+        from tests.pg import _bin_dir, remove, start_server
+
+        if _bin_dir() is not None:
+            server = start_server()
+            cases.append(("lake_postgres", f"ducklake:postgres:{server.conninfo}", str(folder / "lake_postgres")))
+        else:
+            print("  (PostgreSQL is not installed: the PostgreSQL-catalog lake is left out)", flush=True)
+        for key, warehouse, data_path in cases:
+            lake_env = dict(
+                env,
+                TREASURY_WAREHOUSE=warehouse,
+                TREASURY_SERVING=str(folder / key / "serving.duckdb"),
+                DAGSTER_HOME=str(folder / f"dagster_home_{key}"),
+                **({"TREASURY_LAKE_DATA_PATH": data_path} if data_path else {}),
+            )
+            figures[f"{key}_cold"] = run(f"{key} cold build", [TREASURY, "build", "--sample"], lake_env)
+            figures[f"{key}_no_change"] = run(f"{key} no-change build", [TREASURY, "build", "--sample"], lake_env)
+            lake = Lake.parse(warehouse, data_path)
+            figures[f"{key}_bi"] = bi_query_p95(lake.connect)
+    finally:
+        if server is not None:
+            remove(server)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument("--no-tests", action="store_true", help="leave out the timing of make test-fast and make test")
+    parser.add_argument("--no-lake", action="store_true", help="leave out the builds on the lakehouse backend")
     args = parser.parse_args()
     figures: dict = {"machine": f"{os.cpu_count()} cores", "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory(prefix="treasury-bench-") as scratch:
@@ -153,6 +215,11 @@ def main() -> int:
         figures["no_change_build"] = run("no-change build", [TREASURY, "build", "--sample"], build_env)
         ingest_env = dict(build_env, TREASURY_WAREHOUSE=str(folder / "ingest" / "warehouse.duckdb"))
         figures["ingest_only"] = run("ingest only", [TREASURY, "ingest", "--sample"], ingest_env)
+        import duckdb
+
+        figures["file_bi"] = bi_query_p95(lambda: duckdb.connect(build_env["TREASURY_SERVING"], read_only=True))
+        if not args.no_lake:
+            lake_builds(folder, env, figures)
         steps = step_seconds(folder / "dagster_home") if (folder / "dagster_home").exists() else []
         figures["steps"] = {"cold": steps[0], "no_change": steps[1]} if len(steps) >= 2 else {}
         figures["imports"] = {m: import_seconds(m, env) for m in IMPORTS}
@@ -171,6 +238,21 @@ def main() -> int:
         f = figures[key]
         print(f"{label:<26}{f['seconds']:>9.1f}{f['peak_rss_mb']:>13,}{f['lines']:>14}")
     print(f"no-change / cold: {figures['no_change_over_cold']:.2f}")
+    lakes = [key for key in ("lake_sqlite", "lake_postgres") if f"{key}_cold" in figures]
+    print()
+    print(
+        f"{'backend':<34}{'cold s':>8}{'x file':>8}{'no-change s':>13}{'peak RSS MB':>13}{'BI p50 ms':>11}{'BI p95 ms':>11}"
+    )
+    rows = [
+        ("DuckDB file (serving file for BI)", figures["cold_build"], figures["no_change_build"], figures["file_bi"])
+    ]
+    labels = {"lake_sqlite": "DuckLake, SQLite catalog", "lake_postgres": "DuckLake, PostgreSQL catalog"}
+    rows += [(labels[k], figures[f"{k}_cold"], figures[f"{k}_no_change"], figures[f"{k}_bi"]) for k in lakes]
+    for label, c, n, bi in rows:
+        print(
+            f"{label:<34}{c['seconds']:>8.1f}{c['seconds'] / cold:>8.2f}{n['seconds']:>13.1f}{c['peak_rss_mb']:>13,}"
+            f"{bi['p50_ms']:>11.1f}{bi['p95_ms']:>11.1f}"
+        )
     if figures["steps"]:
         print()
         print(f"{'step':<62}{'cold s':>8}{'no-change s':>13}")

@@ -300,7 +300,7 @@ def lake_history(postgres, tmp_path_factory):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 600
-    while not any("treasury-dbt" in cmd for _, cmd in _children(killed.pid)):
+    while not any("treasury-dbt" in cmd or "/dbt " in cmd for _, cmd in _children(killed.pid)):
         assert killed.poll() is None and time.monotonic() < deadline, "the build ended before dbt started"
         time.sleep(0.1)
     time.sleep(3)  # well into dbt's writes
