@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from dagster_project.lib.snapshots import current_snapshot, record_published
 from ingestion import settings
 from ingestion.common.lake import EXTENSION_DIR, Lake
 from ingestion.common.lake import install_packaged_extensions as lake_install
@@ -162,6 +163,37 @@ class Warehouse(dg.ConfigurableResource):
 
     def connect_serving(self) -> duckdb.DuckDBPyConnection:
         return connect(self.serving_file)
+
+    def is_file(self, path: Path) -> bool:
+        """Whether `path` is the warehouse's own file (never for a lake)."""
+        target = self.target
+        return isinstance(target, Path) and target.resolve() == path.resolve()
+
+    def attach_pinned(self, con: duckdb.DuckDBPyConnection) -> int | None:
+        """Attach the warehouse read-only to `con` under its catalog name (`catalog`: the name dbt's views use), one
+        state of it: a file as it is (None; the writer lock keeps it still); a lake at its current snapshot, pinned
+        (returned), so a commit by another writer meanwhile changes nothing that is read."""
+        lake = self.lake
+        if lake is None:
+            quoted = '"' + self.catalog.replace('"', '""') + '"'
+            con.execute(f"attach '{self.path.replace(chr(39), chr(39) * 2)}' as {quoted} (read_only)")
+            return None
+        lake.attach(con, read_only=True)
+        snapshot = current_snapshot(con)
+        con.execute(f"use memory; detach {self.catalog}")
+        lake.attach(con, read_only=True, snapshot=snapshot)
+        con.execute("use memory")  # the caller names the catalog
+        return snapshot
+
+    def record_published(self, version: int | None, statuses, rows: dict[str, int], *, run_id: str) -> str | None:
+        """On a lake, record the published build (its pinned snapshot, as-of date, run, tables) and say so; a file
+        keeps no record beyond the serving file (None)."""
+        lake = self.lake
+        if lake is None or version is None:
+            return None
+        with self.writer_lock():
+            record_published(lake, version, statuses, rows, as_of=self.as_of_date, run_id=run_id)
+        return f"published lake snapshot {version} (treasury snapshots lists the published builds)"
 
     def writer_lock(self, scope: str = BUILD_SCOPE) -> AbstractContextManager[None]:
         """The warehouse's writer lock (a concurrent writer fails with a message naming the holder): one for the

@@ -49,7 +49,7 @@ class WarehouseBusy(RuntimeError):
     """Another process writes the warehouse, or holds it open."""
 
 
-_held: dict[Path, int] = {}  # lock file -> depth, in this process
+_held: dict[object, int] = {}  # lock (a lock file, or a catalog and scope) -> depth, in this process
 _guard = threading.Lock()
 
 
@@ -65,32 +65,41 @@ def source_scope(name: str) -> str:
 def writer_lock(warehouse: Target, scopes: tuple[str, ...] = (BUILD_SCOPE,)) -> Iterator[None]:
     """Hold the warehouse's writer lock for the duration; raise WarehouseBusy at once if another process has it.
     `scopes` matter on a PostgreSQL-catalog lake only (one lock each); elsewhere there is one lock."""
-    if isinstance(warehouse, Lake) and warehouse.catalog_file is None:
-        with ExitStack() as stack:
+    with ExitStack() as stack:
+        if isinstance(warehouse, Lake) and warehouse.catalog_file is None:
             for scope in scopes:
-                stack.enter_context(_advisory_lock(warehouse, scope))
-            yield
-        return
-    with _file_lock(warehouse.catalog_file if isinstance(warehouse, Lake) else warehouse):
+                stack.enter_context(
+                    _reentrant((warehouse.catalog, scope), lambda s=scope: _advisory_lock(warehouse, s))
+                )
+        else:
+            file = warehouse.catalog_file if isinstance(warehouse, Lake) else warehouse
+            path = lock_path(file.resolve())
+            stack.enter_context(_reentrant(path, lambda: _file_lock(path, file)))
         yield
 
 
 @contextmanager
-def _file_lock(warehouse: Path) -> Iterator[None]:
-    path = lock_path(warehouse.resolve())
+def _reentrant(key: object, acquire) -> Iterator[None]:
+    """`acquire()` (a context manager) held once per process for `key`: a nested hold in the same process (the CLI
+    holds the lock for the whole build while each Dagster step asks for it again) only counts."""
     with _guard:
-        if path in _held:
-            _held[path] += 1
-            reentered = True
-        else:
-            reentered = False
-    if reentered:
-        try:
+        depth = _held.get(key, 0)
+        _held[key] = depth + 1
+    try:
+        if depth:
             yield
-        finally:
-            with _guard:
-                _held[path] -= 1
-        return
+        else:
+            with acquire():
+                yield
+    finally:
+        with _guard:
+            _held[key] -= 1
+            if not _held[key]:
+                del _held[key]
+
+
+@contextmanager
+def _file_lock(path: Path, warehouse: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -101,19 +110,12 @@ def _file_lock(warehouse: Path) -> Iterator[None]:
             raise WarehouseBusy(f"another run is writing {warehouse} ({holder})") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, started {datetime.now().isoformat(timespec='seconds')}".encode(), 0)
-        with _guard:
-            _held[path] = 1
         try:
             yield
         finally:
-            with _guard:
-                del _held[path]
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing the file releases the lock
-
-
-_advisory_held: dict[tuple[str, str], tuple[object, int]] = {}  # (catalog, scope) -> (connection, depth)
 
 
 def _advisory_key(scope: str) -> int:
@@ -125,25 +127,9 @@ def _advisory_key(scope: str) -> int:
 @contextmanager
 def _advisory_lock(lake: Lake, scope: str) -> Iterator[None]:
     """A session-level advisory lock on the lake's PostgreSQL catalog, held by a connection of its own for the
-    duration (it goes away with the process: PostgreSQL ends the session when the socket closes). Re-entrant."""
+    duration (it goes away with the process: PostgreSQL ends the session when the socket closes)."""
     import psycopg2
 
-    held_key = (lake.catalog, scope)
-    with _guard:
-        if held_key in _advisory_held:
-            conn, depth = _advisory_held[held_key]
-            _advisory_held[held_key] = (conn, depth + 1)
-            reentered = True
-        else:
-            reentered = False
-    if reentered:
-        try:
-            yield
-        finally:
-            with _guard:
-                conn, depth = _advisory_held[held_key]
-                _advisory_held[held_key] = (conn, depth - 1)
-        return
     started = datetime.now().isoformat(timespec="seconds")
     key = _advisory_key(scope)
     conn = psycopg2.connect(lake.conninfo, application_name=f"treasury pid {os.getpid()}, started {started}"[:63])
@@ -162,13 +148,7 @@ def _advisory_lock(lake: Lake, scope: str) -> Iterator[None]:
                 raise WarehouseBusy(
                     f"another run is writing {scope} of {lake} ({holder[0] if holder else 'unknown process'})"
                 )
-        with _guard:
-            _advisory_held[held_key] = (conn, 1)
-        try:
-            yield
-        finally:
-            with _guard:
-                del _advisory_held[held_key]
+        yield
     finally:
         conn.close()  # ends the session: the lock goes with it
 

@@ -169,15 +169,64 @@ def differences(serving_a: Path, serving_b: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_sample_build_on_a_sqlite_catalog_lake_publishes_the_same_marts_as_the_file(sample_build, tmp_path):
-    result = _build(_env(tmp_path, f"ducklake:{tmp_path}/lake/catalog.sqlite"), AS_OF)
+def test_a_sample_build_on_a_sqlite_catalog_lake_publishes_the_same_marts_as_the_file(
+    sample_build, tmp_path, monkeypatch
+):
+    """The same marts as the file; then a build whose CFTC page is poisoned holds back CFTC's four marts at the first
+    build's snapshot (in the lake's record, the serving file and the export) and publishes the rest."""
+    warehouse = f"ducklake:{tmp_path}/lake/catalog.sqlite"
+    env = _env(tmp_path, warehouse)
+    result = _build(env, AS_OF)
     assert "SUCCESS" in result.stdout
     assert differences(sample_build.serving, tmp_path / "serving.duckdb") == []
     # The data are Parquet files in the data folder; the catalog is the SQLite file.
     assert list((tmp_path / "lake" / "catalog.sqlite.files" / "marts").rglob("*.parquet"))
-    lake = Lake.parse(f"ducklake:{tmp_path}/lake/catalog.sqlite", None)
+    lake = Lake.parse(warehouse, None)
+    from dagster_project.lib.snapshots import published_builds
+
+    [first] = published_builds(lake)
+
+    from emulator.server import base_urls, serve
+    from tests.dagster_project.test_build_faults import build
+    from tests.faulty_api import emulated
+    from tests.ingestion.test_fault_matrix import Tamper, _future_report
+
+    for name in ("TREASURY_WAREHOUSE", "TREASURY_SERVING", "DAGSTER_HOME"):
+        monkeypatch.setenv(name, env[name])
+    tamper = Tamper(emulated(as_of=AS_OF))
+    with serve(tamper) as root:
+        tamper.once("/resource/", _future_report)
+        code, summary = build(monkeypatch, base_urls(root))
+    assert code == 1 and "published with 4 marts held back in " in summary.splitlines()[-1], summary
+    first_, second = published_builds(lake)
+    assert first_ == first and second.snapshot_id > first.snapshot_id
+    held = [
+        "fct_basis_trade_proxy_weekly",
+        "fct_futures_positioning",
+        "mart_stress_alerts",
+        "mart_treasury_stress_weekly",
+    ]
     with lake.connect() as con:
-        assert con.execute("select count(*) from published.builds").fetchone()[0] == 1
+        versions = dict(
+            con.execute(
+                "select table_name, version_snapshot_id from published.relations "
+                "where build_snapshot_id = ? and schema_name = 'marts'",
+                [second.snapshot_id],
+            ).fetchall()
+        )
+        assert {name for name, v in versions.items() if v == first.snapshot_id} == set(held)
+        assert {name for name, v in versions.items() if v == second.snapshot_id} == set(versions) - set(held)
+        con.execute(f"attach '{tmp_path / 'serving.duckdb'}' as served (read_only)")
+        for name in held:  # the serving file's copy is the lake's table at its published snapshot, row for row
+            pinned = f"marts.{name} at (version => {first.snapshot_id})"
+            for x, y in ((pinned, f"served.marts.{name}"), (f"served.marts.{name}", pinned)):
+                assert con.execute(f"select count(*) from (from {x} except all from {y})").fetchone()[0] == 0, name
+    exported = subprocess.run(
+        [*TREASURY, "export", "--format", "parquet", str(tmp_path / "export")], env=env, capture_output=True, text=True
+    )
+    assert exported.returncode == 0, exported.stderr
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    assert manifest["snapshot_id"] == second.snapshot_id and sorted(manifest["held_back"]) == held
 
 
 # --- a PostgreSQL-catalog lake ----------------------------------------------------------------------------------------

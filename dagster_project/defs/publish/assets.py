@@ -35,7 +35,6 @@ from dagster_project.lib.dbt import (
     inputs_fingerprint,
     serving_stat,
 )
-from dagster_project.lib.snapshots import current_snapshot, record_published
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.warehouse import connect
 
@@ -139,10 +138,9 @@ def publish_assets() -> dg.Definitions:
         description="A read-only copy of the marts and staging schemas for BI tools and SQL users (data/serving.duckdb).",
     )
     def serving_file(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        lake, serving = warehouse.lake, warehouse.serving_file.resolve()
-        if lake is None and serving == warehouse.target.resolve():
+        serving = warehouse.serving_file.resolve()
+        if warehouse.is_file(serving):
             raise ValueError(f"TREASURY_SERVING and TREASURY_WAREHOUSE are the same file ({serving}): they must differ")
-        snapshot = None
         tmp = serving.with_name(serving.name + ".tmp")
         tmp.unlink(missing_ok=True)
         serving.parent.mkdir(parents=True, exist_ok=True)
@@ -150,22 +148,13 @@ def publish_assets() -> dg.Definitions:
         as_of = warehouse.as_of_date
         with warehouse.writer_lock(), connect(":memory:", read_only=False) as con:
             # ATTACH takes no parameters: the paths are quoted SQL literals (quotes doubled). The warehouse is attached
-            # under the catalog name its dbt views were written with (DuckDB names a file after its stem, and a
-            # staging view selects from "<stem>".raw_x.y: under another name it would not bind); the serving files
+            # under the catalog name its dbt views were written with (see Warehouse.attach_pinned); the serving files
             # under names that are not a file stem this project uses.
             source_alias = warehouse.catalog
             if source_alias in (SERVING_ALIAS, PREVIOUS_ALIAS):
                 raise ValueError(f"the warehouse may not be named {source_alias}: the publish step uses that name")
-            if lake is None:
-                con.execute(f"attach {_literal(str(warehouse.target))} as {_quoted(source_alias)} (read_only)")
-            else:
-                # The lake as dbt left it, pinned: what is copied and recorded is one snapshot, whatever other
-                # writers (a source's load on a shared catalog) commit meanwhile.
-                lake.attach(con, read_only=True)
-                snapshot = current_snapshot(con)
-                con.execute(f"use memory; detach {source_alias}")
-                lake.attach(con, read_only=True, snapshot=snapshot)
-                con.execute("use memory")  # the lake is addressed by name here (and detached at the end)
+            # What is copied (and, on a lake, recorded) is one state of the warehouse, whatever else commits meanwhile.
+            version = warehouse.attach_pinned(con)
             statuses = recorded_statuses(con, source_alias)
             held_back = {key for key, status in statuses.items() if status.status == HELD_BACK}
             # A held-back table keeps its last good version: the one in the serving file being replaced.
@@ -220,16 +209,15 @@ def publish_assets() -> dg.Definitions:
         if kept_back:
             context.log.warning(f"published with {len(kept_back)} tables held back: {held_back_summary(kept_back)}")
         fingerprint = inputs_fingerprint(warehouse.target, warehouse.cutoffs())
-        if lake is not None:
-            with warehouse.writer_lock():
-                record_published(lake, snapshot, published, rows, as_of=as_of, run_id=context.run.run_id)
-            context.log.info(f"published lake snapshot {snapshot} (treasury snapshots lists the published builds)")
+        recorded = warehouse.record_published(version, published, rows, run_id=context.run.run_id)
+        if recorded:
+            context.log.info(recorded)
         os.replace(tmp, serving)  # atomic on POSIX: readers see the old file or the new one, never half of one
         context.log.info(f"published {len(rows)} tables to {serving}")
         return dg.MaterializeResult(
             metadata={
                 "path": str(serving),
-                **({"lake_snapshot_id": snapshot} if snapshot is not None else {}),
+                **({"lake_snapshot_id": version} if version is not None else {}),
                 "tables": len(rows),
                 # The as-of date of the data: the alert sensor delivers what became public up to it.
                 "as_of": as_of.isoformat(),
