@@ -1,8 +1,9 @@
 """A history of builds on one DuckLake with a PostgreSQL catalog (a real PostgreSQL 15 cluster, tests/pg.py), and
 Dagster's runs kept on the same server (dagster-postgres): as of 2025-04-11; then as of the tests' as-of date with a
 reader process querying a mart every half second all through it; then one killed with -9 in dbt; then one that
-publishes. The same marts as the file, row for row; readers never fail; a killed build publishes nothing; time
-travel reads the first build as it was; the Parquet export round-trips; the UI lists the runs.
+publishes though a CFTC page is poisoned (CFTC's marts held back at the last snapshot). The same marts as the file,
+row for row; readers never fail; a killed build publishes nothing; time travel reads the first build as it was; the
+Parquet export round-trips; the UI lists the runs.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def _dagster_yaml_on_postgres(home: Path, conninfo: str) -> None:
 @pytest.fixture(scope="module")
 def lake_history(postgres, tmp_path_factory):
     """Four builds in turn on one PostgreSQL-catalog lake, Dagster's runs on the same server:
-    A as of 2025-04-11; B as of AS_OF with a reader running; C killed -9 in dbt; D as of 2025-07-03."""
+    A as of 2025-04-11; B as of AS_OF with a reader running; C killed -9 in dbt; D as of 2025-07-03 with a poisoned
+    CFTC page (it publishes, holding CFTC's marts back)."""
     tmp = tmp_path_factory.mktemp("pg_lake")
     conninfo = postgres.create_database("lake_history")
     warehouse = f"ducklake:postgres:{conninfo}"
@@ -157,7 +159,23 @@ def lake_history(postgres, tmp_path_factory):
     history["killed_pid"] = killed.pid
     history["after_C"] = published_builds(lake)
 
-    history["D"] = _build(env, LATER_AS_OF)
+    # D: the next build publishes, though its CFTC page is poisoned: CFTC's marts are held back at B's snapshot.
+    from emulator.server import base_urls, serve
+    from tests.faulty_api import emulated
+    from tests.ingestion.test_fault_matrix import Tamper, _future_report
+
+    tamper = Tamper(emulated(as_of=LATER_AS_OF))
+    with serve(tamper) as root:
+        tamper.once("/resource/", _future_report)
+        hosts = {f"SOURCES__{source.upper()}__BASE_URL": url for source, url in base_urls(root).items()}
+        history["D"] = subprocess.run(
+            [*TREASURY, "build", "--as-of", LATER_AS_OF.isoformat()],
+            env={**env, **hosts},
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     history["after_D"] = published_builds(lake)
     return history
 
@@ -189,6 +207,7 @@ def test_every_published_build_is_a_snapshot_and_a_killed_build_publishes_nothin
     assert lake_history["after_C"] == [a, b]  # the build killed in dbt recorded nothing
     *_, d = lake_history["after_D"]
     assert len(lake_history["after_D"]) == 3 and d.as_of == LATER_AS_OF and d.snapshot_id > b.snapshot_id
+    assert "published with 4 marts held back in " in lake_history["D"].stdout.splitlines()[-1], lake_history["D"].stdout
     listed = subprocess.run(
         [*TREASURY, "snapshots"], env=lake_history["env"], capture_output=True, text=True, timeout=120
     )
@@ -306,7 +325,43 @@ def test_dagster_runs_kept_on_postgres_show_in_the_ui(lake_history):
     for run in runs:
         tags = {t["key"]: t["value"] for t in run["tags"]}
         by_pid.setdefault(tags.get("treasury/pid", "?"), []).append(run["status"])
-    # Four builds of three runs each (the killed one got no further than its transform run).
+    # Four builds of three runs each (the killed one got no further than its transform run; D's ingest and
+    # transform runs failed on CFTC, and its publish run succeeded).
     assert len(by_pid) == 4
     assert by_pid[str(lake_history["killed_pid"])] == ["FAILURE", "SUCCESS"]
-    assert sum(statuses == ["SUCCESS"] * 3 for statuses in by_pid.values()) == 3
+    assert sum(statuses == ["SUCCESS"] * 3 for statuses in by_pid.values()) == 2
+    assert ["SUCCESS", "FAILURE", "FAILURE"] in by_pid.values()
+
+
+@pytest.mark.slow
+def test_a_held_back_mart_stays_at_its_last_published_snapshot(lake_history):
+    """Build D's poisoned CFTC page held CFTC's four marts back: the lake's record points them at B's snapshot, and
+    the serving file's copies and the export are the lake's tables at that snapshot, row for row."""
+    lake, env = lake_history["lake"], lake_history["env"]
+    b, d = lake_history["after_B"][-1], lake_history["after_D"][-1]
+    held = [
+        "fct_basis_trade_proxy_weekly",
+        "fct_futures_positioning",
+        "mart_stress_alerts",
+        "mart_treasury_stress_weekly",
+    ]
+    with lake.connect() as con:
+        versions = dict(
+            con.execute(
+                "select table_name, version_snapshot_id from published.relations "
+                "where build_snapshot_id = ? and schema_name = 'marts'",
+                [d.snapshot_id],
+            ).fetchall()
+        )
+        assert {name for name, v in versions.items() if v == b.snapshot_id} == set(held)
+        assert {name for name, v in versions.items() if v == d.snapshot_id} == set(versions) - set(held)
+        con.execute(f"attach '{lake_history['tmp'] / 'serving.duckdb'}' as served (read_only)")
+        for name in held:
+            pinned = f"marts.{name} at (version => {b.snapshot_id})"
+            for x, y in ((pinned, f"served.marts.{name}"), (f"served.marts.{name}", pinned)):
+                assert con.execute(f"select count(*) from (from {x} except all from {y})").fetchone()[0] == 0, name
+    out = lake_history["tmp"] / "export_latest"
+    exported = subprocess.run([*TREASURY, "export", str(out)], env=env, capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["snapshot_id"] == d.snapshot_id and sorted(manifest["held_back"]) == held
