@@ -24,6 +24,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from ingestion.common.sql import identifier
 from ingestion.common.warehouse import connect
 
 # One build is three runs (ingest_all, transform_all, publish): they share the build tag, and each names its stage.
@@ -254,7 +255,7 @@ def record_statuses(con, statuses: Iterable[RelationStatus]) -> None:
 
 def recorded_statuses(con, database: str | None = None) -> dict[tuple[str, str], RelationStatus]:
     """The statuses a dbt step recorded in the warehouse (empty before the first one)."""
-    prefix = f"{database}." if database else ""
+    prefix = f"{identifier(database)}." if database else ""
     exists = con.execute(
         "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?"
         + (" and database_name = ?" if database else ""),

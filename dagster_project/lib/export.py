@@ -23,6 +23,7 @@ from dagster_project.lib.build_status import HELD_BACK, SERVING_STATUS_TABLE
 from dagster_project.lib.dbt import column_descriptions
 from dagster_project.lib.snapshots import SCHEMA, published_builds
 from ingestion.common.lake import Lake
+from ingestion.common.sql import literal as _literal
 from ingestion.common.warehouse import connect
 
 MANIFEST = "manifest.json"
@@ -45,10 +46,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def export_parquet(

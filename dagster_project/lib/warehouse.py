@@ -28,7 +28,8 @@ from ingestion import settings
 from ingestion.common.lake import EXTENSION_DIR, Lake
 from ingestion.common.lake import install_packaged_extensions as lake_install
 from ingestion.common.lock import BUILD_SCOPE, writer_lock
-from ingestion.common.warehouse import Target, catalog_name, connect, exists, parse_target, row_counts
+from ingestion.common.sql import identifier, literal
+from ingestion.common.warehouse import Target, catalog_name, connect, parse_target, row_counts
 from ingestion.registry import point_in_time_cutoffs
 
 
@@ -175,8 +176,7 @@ class Warehouse(dg.ConfigurableResource):
         (returned), so a commit by another writer meanwhile changes nothing that is read."""
         lake = self.lake
         if lake is None:
-            quoted = '"' + self.catalog.replace('"', '""') + '"'
-            con.execute(f"attach '{self.path.replace(chr(39), chr(39) * 2)}' as {quoted} (read_only)")
+            con.execute(f"attach {literal(self.path)} as {identifier(self.catalog)} (read_only)")
             return None
         lake.attach(con, read_only=True)
         snapshot = current_snapshot(con)
@@ -204,4 +204,4 @@ class Warehouse(dg.ConfigurableResource):
         return row_counts(self.target, relations)
 
     def exists(self) -> bool:
-        return exists(self.target)
+        return self.target.exists()

@@ -25,6 +25,8 @@ from urllib.parse import quote
 
 import duckdb
 
+from ingestion.common.sql import literal as _literal
+
 PREFIX = "ducklake:"
 # The name the lake is attached under, in every process (dbt's database, the publish step, readers, dlt).
 CATALOG_NAME = "treasury"
@@ -50,10 +52,6 @@ _LOCAL_CATALOG_SUFFIXES = {
 
 class LakeConfigError(ValueError):
     """TREASURY_WAREHOUSE or TREASURY_LAKE_DATA_PATH does not describe a usable lake."""
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @cache
@@ -140,6 +138,9 @@ class Lake:
             data_path = data_path or str(path.with_name(path.name + ".files"))
         if not data_path.startswith("s3://"):
             data_path = str(Path(data_path).expanduser().absolute())
+        for what, text in (("the catalog", catalog), ("TREASURY_LAKE_DATA_PATH", data_path)):
+            if "'" in text:  # dlt's ducklake destination writes them into its ATTACH unquoted
+                raise LakeConfigError(f"{what} may not contain a single quote (') in a lake: {text}")
         return cls(catalog, data_path.rstrip("/") + "/")
 
     # --- what kind of lake ---------------------------------------------------------------------------------------

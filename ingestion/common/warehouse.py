@@ -35,11 +35,6 @@ def connect(target: Target | str, *, read_only: bool = True) -> duckdb.DuckDBPyC
     return duckdb.connect(str(target), read_only=read_only)
 
 
-def exists(target: Target) -> bool:
-    """Whether the warehouse has been made (a first build makes it)."""
-    return target.exists()
-
-
 def catalog_name(target: Target) -> str:
     """The catalog a connection to the warehouse has in use, and that dbt's views name: the file's stem, as DuckDB
     names an attached file, or the lake's fixed name."""
@@ -49,7 +44,7 @@ def catalog_name(target: Target) -> str:
 def row_counts(warehouse: Target, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Rows in each (schema, name) table or view; relations that do not exist (or no warehouse yet) are left out."""
     wanted = list(relations)
-    if not wanted or not exists(warehouse):
+    if not wanted or not warehouse.exists():  # no warehouse yet: a first build makes it
         return {}
     with connect(warehouse) as con:
         existing = set(

@@ -23,22 +23,12 @@ import pytest
 from ingestion.common.lake import Lake
 from tests.conftest import AS_OF
 from tests.lake.test_lake import PROJECT_ROOT, TREASURY, _build, _env, differences
-from tests.pg import remove, start_server
 
 FIRST_AS_OF = date(2025, 4, 11)
 LATER_AS_OF = date(2025, 7, 3)
 
 
 # --- the lake ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    server = start_server()
-    try:
-        yield server
-    finally:
-        remove(server)
 
 
 READER = textwrap.dedent(

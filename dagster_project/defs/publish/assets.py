@@ -36,6 +36,8 @@ from dagster_project.lib.dbt import (
     serving_stat,
 )
 from dagster_project.lib.warehouse import Warehouse
+from ingestion.common.sql import identifier as _quoted
+from ingestion.common.sql import literal as _literal
 from ingestion.common.warehouse import connect
 
 SERVING_ALIAS = "treasury_publish_target"
@@ -43,14 +45,6 @@ PREVIOUS_ALIAS = "treasury_publish_previous"
 # The oldest storage format DuckDB writes, and the one every DuckDB since 1.0.0 reads
 # (tests/dagster_project/test_bi_clients.py opens the published file with the 1.x CLI and Python clients).
 SERVING_STORAGE_VERSION = "v1.0.0"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _copy_comments(con, origin: str, schema: str, table: str, comment: str | None, target: str) -> None:
