@@ -14,13 +14,15 @@ import time
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
 from dagster_project.defs.quality.checks import FRESHNESS_CHECKS
-from dagster_project.lib.build_status import BUILD_TAG, STAGE_TAG
+from dagster_project.lib.build_status import BUILD_TAG, STAGE_TAG, blocked_sources
+from dagster_project.lib.changes import REBUILDS_TAG, TransformPlan, plan_transform
 from dagster_project.lib.warehouse import Warehouse
 from ingestion import settings
 from ingestion.common.source import Source
-from ingestion.registry import SOURCES
+from ingestion.registry import SOURCES, SUITES
 
 TIMEZONE = "America/New_York"
 
@@ -119,16 +121,24 @@ def _materialized_marts(instance: dg.DagsterInstance, run_id: str) -> bool:
     )
 
 
+def _transform_plan(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> TransformPlan:
+    blocked = blocked_sources(context.instance, SUITES)
+    try:
+        return plan_transform(context.instance, warehouse.target, warehouse.serving_file, warehouse.cutoffs(), blocked)
+    except duckdb.Error as exc:  # the warehouse is busy (another writer) or unreadable: rebuild everything
+        return TransformPlan(True, f"the warehouse could not be compared with the published build ({exc})")
+
+
 @dg.sensor(
     name="continue_the_build",
     jobs=[TRANSFORM_ALL, PUBLISH],
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts the next stage when a run ends, whatever its outcome: transform_all after ingest_all, "
-    "publish after transform_all or a refresh_<source> job (not when dbt found nothing new). `treasury build` "
-    "chains its own runs.",
+    description="Starts the next stage when a run ends, whatever its outcome: transform_all after ingest_all, with only "
+    "the models downstream of the sources whose data changed since the published build (none changed: no run); "
+    "publish after transform_all or a refresh_<source> job. `treasury build` chains its own runs.",
 )
-def continue_the_build(context: dg.SensorEvaluationContext):
+def continue_the_build(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     finished = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
     if context.cursor is None:  # first tick: start from now, not from the history
         return dg.SensorResult(cursor=str(time.time()), skip_reason="watching runs that end from now on")
@@ -149,11 +159,20 @@ def continue_the_build(context: dg.SensorEvaluationContext):
                 continue  # dbt found nothing new: the serving file is current
         build = run.tags.get(BUILD_TAG, run.run_id)
         stage = "transform" if following == "transform_all" else "publish"
+        tags, selection = {BUILD_TAG: build, STAGE_TAG: stage}, None
+        if following == "transform_all":
+            # As `treasury build` does: only what depends on a source that changed; nothing new, no run.
+            plan = _transform_plan(context, warehouse)
+            if plan.nothing:
+                context.log.info(f"after {run.run_id[:8]}: marts unchanged ({plan.reason})")
+                continue
+            tags[REBUILDS_TAG] = plan.tag()
+            from dagster_project.defs.transform.assets import warehouse_models  # declared when the definitions load
+
+            selection = plan.asset_selection(context.repository_def.asset_graph, warehouse_models().keys)
         requests.append(
             dg.RunRequest(
-                run_key=f"{following}-after-{run.run_id}",
-                job_name=following,
-                tags={BUILD_TAG: build, STAGE_TAG: stage},
+                run_key=f"{following}-after-{run.run_id}", job_name=following, tags=tags, asset_selection=selection
             )
         )
     return dg.SensorResult(run_requests=requests, cursor=str(latest))

@@ -17,8 +17,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
-from dagster_project.lib.fingerprint import combine, files_fingerprint, table_fingerprint
-from ingestion.common.warehouse import Target, connect, row_counts
+from ingestion.common.warehouse import Target, row_counts
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -105,8 +104,7 @@ def column_descriptions() -> dict[tuple[str, str], dict[str, str]]:
     }
 
 
-# Recorded on the serving file's materialization: what the published marts were built from.
-INPUTS_FINGERPRINT = "inputs_fingerprint"
+# Recorded on the serving file's materialization: the file as published (lib/changes.py compares).
 SERVING_STAT = "serving_file_stat"
 
 
@@ -114,24 +112,6 @@ SERVING_STAT = "serving_file_stat"
 def load_manifest() -> dict:
     """The prepared manifest (prepare_manifest), read once per process."""
     return json.loads(DBT_PROJECT.manifest_path.read_text())
-
-
-def _source_tables() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((s["schema"], s["identifier"]) for s in load_manifest()["sources"].values()))
-
-
-def inputs_fingerprint(warehouse: Target, dbt_vars: dict[str, str]) -> str:
-    """What a `dbt build` reads: every raw source table's content, every file of the dbt project, the vars."""
-    with connect(warehouse) as con:
-        tables = {f"{schema}.{table}": table_fingerprint(con, schema, table) for schema, table in _source_tables()}
-    project = files_fingerprint(
-        [
-            DBT_DIR / "dbt_project.yml",
-            DBT_DIR / "profiles.yml",
-            *(p for d in ("models", "macros", "tests", "seeds") for p in (DBT_DIR / d).rglob("*")),
-        ]
-    )
-    return combine({"tables": json.dumps(tables, sort_keys=True), "project": project, "vars": json.dumps(dbt_vars)})
 
 
 def serving_stat(path: Path) -> str:

@@ -17,10 +17,13 @@ from pathlib import Path
 import duckdb
 
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
+# A raw table's load records its content fingerprint as the asset's data version (Dagster's tag for it).
+DATA_VERSION_TAG = "dagster/data_version"
 
 
-def table_fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
-    """`rows:hashsum` of a table's content, or `missing` when it does not exist."""
+def table_fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str, where: str | None = None) -> str:
+    """`rows:hashsum` of a table's content (the rows `where` keeps, a SQL condition), or `missing` when it does not
+    exist."""
     columns = [
         name
         for (name,) in con.execute(
@@ -35,6 +38,7 @@ def table_fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -
     hashed = ", ".join(f'"{c}"' for c in columns)
     rows, total = con.execute(
         f'select count(*), coalesce(sum(hash({hashed})::hugeint), 0) from "{schema}"."{table}"'
+        + (f" where {where}" if where else "")
     ).fetchone()
     return f"{rows}:{total}"
 

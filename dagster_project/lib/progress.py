@@ -121,6 +121,11 @@ class Progress:
         self._flush_checks()
         self.line(f"  {step_label(step):<50}{f'skipped ({why})':<50}{0.0:>6.1f}s")
 
+    def announce(self, text: str) -> None:
+        """A line of its own between steps (what the next stage will do)."""
+        self._flush_checks()
+        self.line(f"  {text}")
+
     def note(self, step: str, text: str) -> None:
         if step in self.steps:
             self.steps[step].notes.append(text)

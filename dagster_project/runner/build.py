@@ -25,6 +25,7 @@ from dagster_project.lib.build_status import (
     HELD_BACK,
     STAGE_TAG,
     RelationStatus,
+    blocked_sources,
     failure_reason,
     published_statuses,
 )
@@ -66,6 +67,7 @@ class RunSummary:
     published: bool = False
     report_written: bool = False
     unchanged: bool = False  # nothing new since the last publish: dbt and publish were skipped
+    rebuilt: str = ""  # what the transform stage rebuilt, and why (lib/changes.py)
     log_path: Path | None = None
     run_ids: list[str] = field(default_factory=list)
     statuses: list[RelationStatus] = field(default_factory=list)  # the published marts._build_status
@@ -90,6 +92,8 @@ class RunSummary:
         lines += [f"    FAILED check {name}" for name in self.checks_failed]
         lines += [f"    WARNING {name}" for name in self.checks_warned]
         lines += [f"  FAILED step {name}" for name in self.failed_steps]
+        if self.rebuilt:
+            lines.append(f"  rebuilt: {self.rebuilt}")
         lines.append("  schema drift: " + ("none" if not self.drift else ""))
         lines += [f"    {table}: {text}" for table, text in self.drift.items()]
         if self.mart_rows:
@@ -139,13 +143,6 @@ def _interrupted(result) -> bool:
                 return True
             error = error.cause or error.context
     return False
-
-
-def _materialized(result, prefix: str) -> bool:
-    return any(
-        event.is_step_materialization and event.asset_key.to_user_string().startswith(prefix)
-        for event in result.all_events
-    )
 
 
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
@@ -202,7 +199,10 @@ def run_pipeline(
     runs' settings (their run configuration: nothing is written to the environment); the summary of what they did."""
     from dagster_project.definitions import defs
     from dagster_project.defs.schedules import STAGES
+    from dagster_project.defs.transform.assets import warehouse_models
+    from dagster_project.lib.changes import REBUILDS_TAG, plan_transform
     from dagster_project.lib.dbt import mart_row_counts
+    from ingestion.registry import SUITES
 
     started = time.perf_counter()
     log_path = log_path or log_file_path(warehouse.folder)
@@ -227,6 +227,7 @@ def run_pipeline(
     dbt_lines = log_path.open("a", encoding="utf-8", buffering=1)
     _STDOUT.targets = (dbt_lines, sys.stdout) if verbose else (dbt_lines,)
     results = []
+    plan = None
     try:
         with redirect_stdout(_STDOUT), dg.DagsterInstance.get() as instance:
             release_dead_runs(instance)
@@ -236,21 +237,35 @@ def run_pipeline(
             # sources (build_status.blocked_sources) and publish keeps their marts at their last good version. The
             # daemon chains the same jobs (continue_the_build).
             for stage, job in STAGES.items():
+                selection = None
+                if stage == "transform":
+                    # Only what depends on a source whose data changed is in the transform run; with nothing new,
+                    # no transform or publish run at all, so the last real results stay the latest (lib/changes.py).
+                    plan = plan_transform(
+                        instance,
+                        warehouse.target,
+                        warehouse.serving_file,
+                        warehouse.cutoffs(),
+                        blocked_sources(instance, SUITES),
+                    )
+                    if plan.nothing:
+                        for step in ("warehouse_models", "publish__serving_file", "publish__stress_report"):
+                            if progress is not None:
+                                progress.skipped(step, f"marts unchanged ({plan.reason})")
+                        break
+                    if progress is not None:
+                        progress.announce(f"rebuilding {plan.describe()}")
+                    selection = plan.asset_selection(asset_graph, warehouse_models().keys)
                 result = definitions.resolve_job_def(job.name).execute_in_process(
                     instance=instance,
                     raise_on_error=False,
                     run_config={"loggers": loggers, "resources": {"warehouse": warehouse.run_config()}},
-                    tags={**tags, STAGE_TAG: stage},
+                    tags={**tags, STAGE_TAG: stage, **({REBUILDS_TAG: plan.tag()} if plan is not None else {})},
+                    asset_selection=selection,
                 )
                 results.append(result)
                 if _interrupted(result):
                     raise KeyboardInterrupt  # Ctrl-C: Dagster ended the run; the later stages must not start
-                if stage == "transform" and result.success and not _materialized(result, "marts/"):
-                    # Nothing new since the last publish: dbt did not run, the serving file is current.
-                    for step in ("publish__serving_file", "publish__stress_report"):
-                        if progress is not None:
-                            progress.skipped(step, "marts unchanged: the serving file is current")
-                    break
     finally:
         _STDOUT.targets = ()
         dbt_lines.close()
@@ -279,7 +294,8 @@ def run_pipeline(
             summary.checks_failed.append(f"{name}: {_warning_reason(evaluation, asset_graph)}")
     summary.published = "publish/serving_file" in summary.materialized
     summary.report_written = "publish/stress_report" in summary.materialized
-    summary.unchanged = summary.success and not any(key.startswith("marts/") for key in summary.materialized)
+    summary.unchanged = summary.success and plan is not None and plan.nothing
+    summary.rebuilt = plan.describe() if plan is not None else ""
     summary.mart_rows = mart_row_counts(warehouse.target)
     if summary.published:
         summary.statuses = published_statuses(warehouse.serving_file)

@@ -5,13 +5,14 @@ lineage runs unbroken from the API to the marts. Each source reads its host from
 in sample mode whoever started the emulator (`treasury build|dev --sample`) pointed it there.
 """
 
-from datetime import date, datetime
+from datetime import datetime
 
 import dagster as dg
 import duckdb
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from dagster_project.lib.fingerprint import DATA_VERSION_TAG, table_fingerprint
 from dagster_project.lib.warehouse import Warehouse
 from ingestion import settings
 from ingestion.common.errors import SourceHTTPError, find_cause
@@ -32,8 +33,8 @@ STEP_RETRIES = 2
 STEP_RETRY_SECONDS = 120
 
 
-def table_stats(warehouse: Warehouse, source: str) -> dict[str, tuple[int, date | None]]:
-    """(rows, latest data date) per raw table of a source; empty before its first load."""
+def table_stats(warehouse: Warehouse, source: str, *, content: bool = False) -> dict[str, tuple]:
+    """(rows, latest data date[, content fingerprint]) per raw table of a source; empty before its first load."""
     if not warehouse.exists():
         return {}
     stats = {}
@@ -47,7 +48,16 @@ def table_stats(warehouse: Warehouse, source: str) -> dict[str, tuple[int, date 
                 ).fetchone()
             except duckdb.CatalogException:
                 continue
+            if content:
+                stats[table] += (table_fingerprint(con, dataset_name(source), table),)
     return stats
+
+
+def _previous_version(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str | None:
+    event = context.instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    return event.asset_materialization.tags.get(DATA_VERSION_TAG)
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -90,11 +100,15 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
                     raise
                 context.log.warning(f"{transient}; retrying the step in {STEP_RETRY_SECONDS}s")
                 raise dg.RetryRequested(max_retries=STEP_RETRIES, seconds_to_wait=STEP_RETRY_SECONDS) from exc
-        after = table_stats(warehouse, name)
+        after = table_stats(warehouse, name, content=True)
         for event in events:
             table = event.asset_key.path[-1]
-            rows, latest = after.get(table, (0, None))
+            rows, latest, content = after.get(table, (0, None, "missing"))
+            previous = _previous_version(context, event.asset_key)
             extra = {
+                # Did this load change the table? Its content fingerprint is the asset's data version, so the UI
+                # and the build's plan (lib/changes.py) see an unchanged reload as unchanged.
+                "changed_by_load": dg.MetadataValue.bool(previous != content),
                 "sample_data": dg.MetadataValue.bool(sample),
                 "data_label": f"SAMPLE or mirror: {host}" if sample else "public API",
                 "data_host": host,
@@ -108,9 +122,14 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
             metadata = {**(event.metadata or {}), **extra}
             # dlt yields MaterializeResult (a named tuple) or AssetMaterialization, by dagster-dlt version.
             yield (
-                event._replace(metadata=metadata)
+                event._replace(metadata=metadata, data_version=dg.DataVersion(content))
                 if isinstance(event, dg.MaterializeResult)
-                else event.with_metadata(metadata)
+                else dg.AssetMaterialization(
+                    asset_key=event.asset_key,
+                    description=event.description,
+                    metadata={**event.metadata, **metadata},
+                    tags={**(event.tags or {}), DATA_VERSION_TAG: content},
+                )
             )
 
     return _assets

@@ -28,13 +28,8 @@ from dagster_project.lib.build_status import (
     held_back_summary,
     recorded_statuses,
 )
-from dagster_project.lib.dbt import (
-    INPUTS_FINGERPRINT,
-    SERVING_STAT,
-    column_descriptions,
-    inputs_fingerprint,
-    serving_stat,
-)
+from dagster_project.lib.changes import published_inputs, source_fingerprints
+from dagster_project.lib.dbt import SERVING_STAT, column_descriptions, serving_stat
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.sql import identifier as _quoted
 from ingestion.common.sql import literal as _literal
@@ -202,7 +197,11 @@ def publish_assets() -> dg.Definitions:
         kept_back = [s for s in published if s.status == HELD_BACK]
         if kept_back:
             context.log.warning(f"published with {len(kept_back)} tables held back: {held_back_summary(kept_back)}")
-        fingerprint = inputs_fingerprint(warehouse.target, warehouse.cutoffs())
+        # What these marts were built from, per source: the next build rebuilds only what differs (lib/changes.py).
+        inputs = published_inputs(
+            source_fingerprints(warehouse.target, warehouse.cutoffs()),
+            [(s.schema_name, s.table_name) for s in kept_back],
+        )
         recorded = warehouse.record_published(version, published, rows, run_id=context.run.run_id)
         if recorded:
             context.log.info(recorded)
@@ -216,8 +215,7 @@ def publish_assets() -> dg.Definitions:
                 # The as-of date of the data: the alert sensor delivers what became public up to it.
                 "as_of": as_of.isoformat(),
                 **{f"treasury/{k}": v for k, v in warehouse.describe().items()},
-                # What these marts were built from: a later build with the same inputs skips dbt and publish.
-                INPUTS_FINGERPRINT: fingerprint,
+                **inputs,
                 HELD_BACK_METADATA: len(kept_back),
                 "held_back_tables": dg.MetadataValue.json({s.name: s.reason for s in kept_back}),
                 SERVING_STAT: serving_stat(serving),

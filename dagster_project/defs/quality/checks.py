@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.lib.fingerprint import files_fingerprint, table_fingerprint
+from dagster_project.lib.fingerprint import DATA_VERSION_TAG, files_fingerprint, table_fingerprint
 from dagster_project.lib.warehouse import Warehouse
 from dagster_project.quality import engine
 from dagster_project.quality.engine import SuiteOutcome, validate
@@ -23,12 +23,15 @@ from ingestion.common.source import Source
 from ingestion.registry import SOURCES, SUITES
 
 
-def _rows_before_load(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> int | None:
+def _latest_load(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> tuple[int | None, str | None]:
+    """The latest load's row count before it, and the content fingerprint it recorded (its data version) when that
+    load is this run's (else the table is fingerprinted here)."""
     event = context.instance.get_latest_materialization_event(key)
     if event is None or event.asset_materialization is None:
-        return None
+        return None, None
     value = event.asset_materialization.metadata.get("rows_before_load")
-    return int(value.value) if value is not None else None
+    version = event.asset_materialization.tags.get(DATA_VERSION_TAG) if event.run_id == context.run.run_id else None
+    return (int(value.value) if value is not None else None), version
 
 
 def _suite_metadata(outcome: SuiteOutcome, previous_rows: int | None) -> dict[str, object]:
@@ -124,7 +127,7 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
         "A blocking expectation that fails stops everything downstream; a publication artefact warns with its rows.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        previous = _rows_before_load(context, key)
+        previous, loaded_version = _latest_load(context, key)
         with warehouse.connect() as con:
             empty = _no_rows_yet(con, f"raw_{suite.source}", suite.table)
             if empty is not None:
@@ -132,7 +135,8 @@ def _great_expectations_check(suite: RawTableSuite) -> dg.AssetChecksDefinition:
                 return dg.AssetCheckResult(
                     passed=False, severity=dg.AssetCheckSeverity.WARN, description=empty, metadata={"rows": 0}
                 )
-            fingerprint = f"{SUITES_VERSION}:{table_fingerprint(con, f'raw_{suite.source}', suite.table)}"
+            content = loaded_version or table_fingerprint(con, f"raw_{suite.source}", suite.table)
+            fingerprint = f"{SUITES_VERSION}:{content}"
             reused = _reuse_unchanged(context, dg.AssetCheckKey(key, "great_expectations"), fingerprint)
             if reused is not None:
                 return reused

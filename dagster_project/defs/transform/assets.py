@@ -18,29 +18,18 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from dagster_project.lib.build_status import (
     HELD_BACK,
-    HELD_BACK_METADATA,
     PUBLISHED_SCHEMAS,
     blocked_sources,
     held_back_summary,
     record_statuses,
     relation_statuses,
 )
-from dagster_project.lib.dbt import (
-    DBT_PROJECT,
-    INPUTS_FINGERPRINT,
-    SERVING_STAT,
-    inputs_fingerprint,
-    load_manifest,
-    mart_row_counts,
-    marts,
-    prepare_manifest,
-    serving_stat,
-)
+from dagster_project.lib.changes import full_refresh_reason
+from dagster_project.lib.dbt import DBT_PROJECT, load_manifest, prepare_manifest
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.registry import SUITES
 
 UNIT_TEST_METADATA = "dbt_unit_tests"
-SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
 
 
 def prune_target(invocation) -> None:
@@ -76,29 +65,6 @@ def unit_test_results(invocation, manifest: dict) -> dict[str, dict[str, dict]]:
     return by_model
 
 
-def _published_from_same_inputs(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, cutoffs: dict[str, str]
-) -> str | None:
-    """Why the last publish still holds (same raw data, same dbt project, same cutoffs, serving file and marts as
-    published), or None when dbt must run. Only a complete run (the whole project) may skip."""
-    if set(context.selected_output_names) != set(context.op_execution_context.op_def.output_dict):
-        return None
-    event = context.instance.get_latest_materialization_event(SERVING_FILE)
-    if event is None or event.asset_materialization is None:
-        return None
-    published = {k: v.value for k, v in event.asset_materialization.metadata.items()}
-    if published.get(HELD_BACK_METADATA, 0):
-        return None  # the published build held marts back: this build must try them again
-    if published.get(SERVING_STAT) != serving_stat(warehouse.serving_file):
-        return None
-    built = {f"marts.{name}": rows for name, rows in mart_row_counts(warehouse.target).items()}
-    if any(published.get(f"rows.{name}") != rows for name, rows in built.items()) or len(built) != len(marts()):
-        return None
-    if published.get(INPUTS_FINGERPRINT) != inputs_fingerprint(warehouse.target, cutoffs):
-        return None
-    return f"same raw data, models and cutoffs as the build published by run {event.run_id[:8]}"
-
-
 @cache
 def warehouse_models() -> dg.AssetsDefinition:
     """Every dbt seed and model as one multi-asset, declared when the definitions load (not at import): the manifest
@@ -114,24 +80,26 @@ def warehouse_models() -> dg.AssetsDefinition:
         # dbt holds DuckDB's write lock while it runs, so rows are counted after it ends: the events are held until
         # then and released with `dagster/row_count` added (dagster-dbt's fetch_row_counts would query mid-run).
         events, failure, unit_tests = [], None, {}
-        # Point in time: the models keep only what was published by the as-of date (see macros/published_by.sql).
-        cutoffs = warehouse.cutoffs()
         # The blast radius: a source whose latest load failed, or whose raw data failed a blocking check, is left out
         # with everything downstream of it; the rest is built and published (lib/build_status.py).
+        # Which models are in the run (all, or those downstream of the sources that changed) was decided before it
+        # started (lib/changes.py): dagster-dbt selects them.
         blocked = blocked_sources(context.instance, SUITES, context.run.run_id)
-        unchanged = None if blocked else _published_from_same_inputs(context, warehouse, cutoffs)
-        if unchanged:
-            # Nothing new since the published build: the marts and the serving file are already what dbt would make.
-            # No output is yielded, so the unit-test checks and the publish step are skipped.
-            context.log.info(f"marts unchanged ({unchanged}): dbt not run")
-            return
         for source, reason in blocked.items():
             context.log.error(f"holding back what depends on {source}: {reason}")
         exclude = [arg for source in sorted(blocked) for arg in ("--exclude", f"source:{source}+")]
+        # The incremental marts recompute their recent window only, unless their earlier rows may be stale too.
+        rebuild_whole = full_refresh_reason(context.instance)
+        if rebuild_whole:
+            context.log.info(f"incremental marts rebuilt whole (--full-refresh): {rebuild_whole}")
         results: dict[str, dict] = {}
         try:
             with warehouse.writer_lock():
-                invocation = dbt.cli(["build", "--vars", json.dumps(warehouse.dbt_vars()), *exclude], context=context)
+                invocation = dbt.cli(
+                    ["build", "--vars", json.dumps(warehouse.dbt_vars()), *exclude]
+                    + (["--full-refresh"] if rebuild_whole else []),
+                    context=context,
+                )
                 try:
                     events.extend(invocation.stream())
                 except DagsterDbtCliRuntimeError as exc:  # a failed dbt build: still report what it did, then fail

@@ -1,7 +1,14 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_window(ref('stg_par_yield_curve__par_yields'), 'curve_date', var('curve_window_days')) }}"
+) }}
 with
 
 curve as (
-    select * from {{ ref('stg_par_yield_curve__par_yields') }}
+    -- Incremental: the window's rows and the 250 days before it (the z-score's frame, over daily changes).
+    select * from {{ incremental_input(ref('stg_par_yield_curve__par_yields'), 'curve_date', var('curve_window_days'), 260) }}
 ),
 
 spreads as (
@@ -47,6 +54,11 @@ scored as (
 
 published as (
     select * exclude (previous_yield_10y_pct, previous_yield_30y_pct) from scored
+),
+
+windowed as (
+    select * from published
+    {{ incremental_window_filter(ref('stg_par_yield_curve__par_yields'), 'curve_date', var('curve_window_days')) }}
 )
 
-{{ select_published('published') }}
+{{ select_published('windowed') }}

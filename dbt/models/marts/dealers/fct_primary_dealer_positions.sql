@@ -1,9 +1,16 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_window(ref('stg_primary_dealers__statistics'), 'as_of_date', var('dealers_window_days')) }}"
+) }}
 -- One row per as-of Wednesday and primary dealer series (net positions by bucket, financing, transactions, fails).
 -- The total is the NY Fed's published PDPOSGST-TOT, never rebuilt from the buckets; their sum stands beside it.
 with
 
 statistics as (
-    select * from {{ ref('stg_primary_dealers__statistics') }}
+    -- Incremental: the window's rows and the 260 weeks before it per series (the 5-year average's frame).
+    select * from {{ incremental_input(ref('stg_primary_dealers__statistics'), 'as_of_date', var('dealers_window_days'), 265, ['keyid']) }}
 ),
 
 series as (
@@ -52,6 +59,11 @@ scored as (
         by_series as (partition by joined.keyid order by joined.week_ending_wednesday),
         prior_156 as (partition by joined.keyid order by joined.week_ending_wednesday rows between 156 preceding and 1 preceding),
         prior_260 as (partition by joined.keyid order by joined.week_ending_wednesday rows between 260 preceding and 1 preceding)
+),
+
+windowed as (
+    select * from scored
+    {{ incremental_window_filter(ref('stg_primary_dealers__statistics'), 'as_of_date', var('dealers_window_days'), 'week_ending_wednesday') }}
 )
 
-{{ select_published('scored') }}
+{{ select_published('windowed') }}

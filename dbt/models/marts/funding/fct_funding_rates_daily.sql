@@ -1,9 +1,16 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_window(ref('stg_funding_rates__reference_rates'), 'rate_date', var('funding_window_days')) }}"
+) }}
 -- One row per business day and reference rate: the rate, its percentiles and volume, its spread to IORB and the
 -- width of its distribution (99th - 1st percentile), each spread with a z-score against the prior 250 days only.
 with
 
 rates as (
-    select * from {{ ref('stg_funding_rates__reference_rates') }}
+    -- Incremental: the window's rows and the 250 days before it per rate (the z-scores' frame).
+    select * from {{ incremental_input(ref('stg_funding_rates__reference_rates'), 'rate_date', var('funding_window_days'), 260, ['rate_type']) }}
 ),
 
 iorb as (
@@ -33,6 +40,11 @@ scored as (
         {{ z_against_prior('percentile_99_minus_1_bp', 'prior_250', 60) }} as percentile_99_minus_1_bp_z_prior_250d
     from spreads
     window prior_250 as (partition by rate_type order by rate_date rows between 250 preceding and 1 preceding)
+),
+
+windowed as (
+    select * from scored
+    {{ incremental_window_filter(ref('stg_funding_rates__reference_rates'), 'rate_date', var('funding_window_days')) }}
 )
 
-{{ select_published('scored') }}
+{{ select_published('windowed') }}

@@ -1,7 +1,14 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_window(ref('int_positions_unpivoted_to_trader_groups'), 'report_date', var('cftc_window_days')) }}"
+) }}
 with
 
 positions as (
-    select * from {{ ref('int_positions_unpivoted_to_trader_groups') }}
+    -- Incremental: the window's rows and the 156 weeks before it per contract and group (the z-score's frame).
+    select * from {{ incremental_input(ref('int_positions_unpivoted_to_trader_groups'), 'report_date', var('cftc_window_days'), 160, ['contract_code', 'trader_group']) }}
 ),
 
 metrics as (
@@ -41,6 +48,11 @@ scored as (
         by_week as (partition by contract_code, trader_group order by report_date),
         prior_156 as (partition by contract_code, trader_group order by report_date rows between 156 preceding and 1 preceding),
         trailing_52 as (partition by contract_code, trader_group order by report_date rows between 51 preceding and current row)
+),
+
+windowed as (
+    select * from scored
+    {{ incremental_window_filter(ref('int_positions_unpivoted_to_trader_groups'), 'report_date', var('cftc_window_days')) }}
 )
 
-{{ select_published("scored") }}
+{{ select_published("windowed") }}

@@ -1,0 +1,206 @@
+"""What a build must rebuild: the sources whose data the marts would read differently from the published build's.
+
+A source's input is what its staging views let through: the rows of each of its raw tables that pass the
+point-in-time cut-off the staging model applies (`published_by` in dbt/macros, with the build's cut-off vars), as a
+content fingerprint (lib/fingerprint.py). The published build records each source's fingerprint on the serving file's
+materialization; the next build compares. A source whose fingerprint differs (new rows, a revised value, a cut-off
+that now lets a row through), or that is blocked, or that fed a mart the last publish held back, is rebuilt with
+everything downstream of it; the others are not in the run at all, so their marts and the results of their checks stay
+as the last build left them. Nothing changed: no dbt run and no publish. The dbt project's files are an input of
+every source: an edited model rebuilds everything, as does a serving file or a mart that no longer matches what was
+published (replaced by hand, a failed publish).
+
+The same plan serves `treasury build` (runner/build.py) and the daemon's chaining sensor (defs/schedules.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+import dagster as dg
+
+from dagster_project.lib.dbt import DBT_DIR, SERVING_STAT, load_manifest, mart_row_counts, marts, serving_stat
+from dagster_project.lib.fingerprint import combine, files_fingerprint, table_fingerprint
+from ingestion.common.sql import literal
+from ingestion.common.warehouse import Target, connect
+
+SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
+# On the serving file's materialization: each source's input fingerprint, and the dbt project's.
+SOURCE_INPUT_PREFIX = "inputs."
+PROJECT_INPUT = "inputs_dbt_project"
+# On a transform run: what it rebuilds ("everything" or the sources whose models are in it).
+REBUILDS_TAG = "treasury/rebuilds"
+# A source whose marts the published build held back has no fingerprint recorded: the next build tries it again.
+RETRY = "retry"
+# `{{ published_by('<column expression>'[, '<cut-off var>']) }}` in a staging model (dbt/macros/published_by.sql).
+PUBLISHED_BY = re.compile(r"published_by\(\s*'([^']+)'\s*(?:,\s*'([^']+)'\s*)?\)")
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """One raw table as a staging model reads it: the filter `expression <= cut-off` (none: every row)."""
+
+    schema: str
+    table: str
+    expression: str | None = None
+    cutoff_var: str | None = None
+
+    def where(self, cutoffs: Mapping[str, str]) -> str | None:
+        # As the macro does: without the var, no filter.
+        value = cutoffs.get(self.cutoff_var) if self.cutoff_var else None
+        if self.expression is None or value is None:
+            return None
+        return f"{self.expression} <= cast({literal(value)} as date)"
+
+
+@cache
+def source_inputs() -> dict[str, tuple[RawInput, ...]]:
+    """source -> the raw tables its staging models read, each with the cut-off filter applied to it (from the
+    manifest: the staging model's source() and its published_by call)."""
+    manifest = load_manifest()
+    sources = manifest["sources"]
+    inputs: dict[str, set[RawInput]] = {s["source_name"]: set() for s in sources.values()}
+    for uid, source in sources.items():
+        children = [manifest["nodes"][c] for c in manifest["child_map"].get(uid, []) if c in manifest["nodes"]]
+        readers = [node for node in children if node["resource_type"] == "model"]
+        for node in readers or [None]:
+            calls = PUBLISHED_BY.findall(node["raw_code"]) if node is not None else []
+            for expression, var in calls or [(None, None)]:
+                inputs[source["source_name"]].add(
+                    RawInput(
+                        source["schema"], source["identifier"], expression, (var or "as_of") if expression else None
+                    )
+                )
+    return {name: tuple(sorted(found, key=repr)) for name, found in inputs.items()}
+
+
+def source_fingerprints(target: Target, cutoffs: Mapping[str, str]) -> dict[str, str]:
+    """source -> fingerprint of the rows its staging views let through under `cutoffs`."""
+    found = {}
+    with connect(target) as con:
+        for source, raw_inputs in source_inputs().items():
+            # Keyed by the filter's form, not its date: a new cut-off that lets no new row through changes nothing.
+            parts = {
+                f"{i.schema}.{i.table} where {i.expression} <= {i.cutoff_var}": table_fingerprint(
+                    con, i.schema, i.table, where=i.where(cutoffs)
+                )
+                for i in raw_inputs
+            }
+            found[source] = combine(parts)
+    return found
+
+
+def project_fingerprint() -> str:
+    """Every file of the dbt project: models, macros, tests, seeds, the project and profiles."""
+    return files_fingerprint(
+        [
+            DBT_DIR / "dbt_project.yml",
+            DBT_DIR / "profiles.yml",
+            *(p for d in ("models", "macros", "tests", "seeds") for p in (DBT_DIR / d).rglob("*")),
+        ]
+    )
+
+
+def sources_upstream(relations: Iterable[tuple[str, str]]) -> set[str]:
+    """The sources upstream of the (schema, name) relations, per the manifest."""
+    manifest = load_manifest()
+    by_relation = {
+        (node["schema"], node.get("alias") or node["name"]): uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+    }
+    found, todo, seen = set(), [by_relation[r] for r in relations if r in by_relation], set()
+    while todo:
+        uid = todo.pop()
+        for parent in manifest["parent_map"].get(uid, []):
+            if parent in manifest["sources"]:
+                found.add(manifest["sources"][parent]["source_name"])
+            elif parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return found
+
+
+def published_inputs(fingerprints: Mapping[str, str], held_back: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """What the serving file's materialization records: each source's fingerprint (RETRY for a source upstream of a
+    held-back relation) and the dbt project's."""
+    retry = sources_upstream(held_back)
+    recorded = {f"{SOURCE_INPUT_PREFIX}{s}": RETRY if s in retry else fp for s, fp in sorted(fingerprints.items())}
+    return {**recorded, PROJECT_INPUT: project_fingerprint()}
+
+
+def full_refresh_reason(instance: dg.DagsterInstance) -> str | None:
+    """Why the incremental marts (dbt/macros/incremental_window.sql) must be rebuilt whole, or None when their windows
+    suffice: no build published from this instance yet, or the dbt project changed since (a model's logic or a var:
+    the rows outside the window were computed the old way)."""
+    event = instance.get_latest_materialization_event(SERVING_FILE)
+    if event is None or event.asset_materialization is None:
+        return "no published build in this Dagster instance yet"
+    recorded = event.asset_materialization.metadata.get(PROJECT_INPUT)
+    if recorded is None or recorded.value != project_fingerprint():
+        return "the dbt project changed since the published build"
+    return None
+
+
+@dataclass
+class TransformPlan:
+    """What the transform stage of a build rebuilds: everything, the models downstream of some sources, or nothing."""
+
+    everything: bool
+    reason: str
+    changed: dict[str, str] = field(default_factory=dict)  # source -> why it is rebuilt
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and not self.changed
+
+    def describe(self) -> str:
+        if self.everything:
+            return f"everything: {self.reason}"
+        if self.nothing:
+            return f"nothing: {self.reason}"
+        return "what depends on " + "; ".join(f"{s} ({why})" for s, why in sorted(self.changed.items()))
+
+    def tag(self) -> str:
+        return "everything" if self.everything else ",".join(sorted(self.changed)) or "nothing"
+
+    def asset_selection(self, asset_graph, transform_keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey] | None:
+        """The transform job's assets to run (None: all of them): those downstream of the changed sources' tables."""
+        if self.everything:
+            return None
+        raw = [key for key in asset_graph.get_all_asset_keys() if key.path[0] in self.changed and len(key.path) == 2]
+        downstream = dg.AssetSelection.assets(*raw).downstream().resolve(asset_graph)
+        return sorted(set(transform_keys) & downstream, key=lambda k: k.to_user_string())
+
+
+def plan_transform(
+    instance: dg.DagsterInstance, target: Target, serving, cutoffs: Mapping[str, str], blocked: Mapping[str, str]
+) -> TransformPlan:
+    """Compare the warehouse's inputs now with those the published build recorded."""
+    event = instance.get_latest_materialization_event(SERVING_FILE)
+    if event is None or event.asset_materialization is None:
+        return TransformPlan(True, "no published build in this Dagster instance yet")
+    published = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    if published.get(PROJECT_INPUT) is None:
+        return TransformPlan(True, f"run {event.run_id[:8]} published without input fingerprints")
+    if published.get(PROJECT_INPUT) != project_fingerprint():
+        return TransformPlan(True, "the dbt project changed since the published build")
+    if published.get(SERVING_STAT) != serving_stat(serving):
+        return TransformPlan(True, f"{serving} is not the file run {event.run_id[:8]} published")
+    built = mart_row_counts(target)
+    if len(built) != len(marts()) or any(published.get(f"rows.marts.{m}") != rows for m, rows in built.items()):
+        return TransformPlan(True, "the warehouse's marts differ from the published ones")
+    now = source_fingerprints(target, cutoffs)
+    changed = {}
+    for source, fingerprint in now.items():
+        before = published.get(f"{SOURCE_INPUT_PREFIX}{source}")
+        if source in blocked:
+            changed[source] = "blocked: its marts are held back"
+        elif before == RETRY:
+            changed[source] = "held back in the published build: tried again"
+        elif before != fingerprint:
+            changed[source] = "new or revised data" if before is not None else "not in the published build"
+    return TransformPlan(False, f"same inputs as the build published by run {event.run_id[:8]}", changed)
