@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import dagster as dg
+import duckdb
 
 from dagster_project.lib.dbt import DBT_DIR, SERVING_STAT, load_manifest, mart_row_counts, marts, serving_stat
 from dagster_project.lib.fingerprint import combine, files_fingerprint, table_fingerprint
@@ -93,6 +94,75 @@ def source_fingerprints(target: Target, cutoffs: Mapping[str, str]) -> dict[str,
     return found
 
 
+# The sources feeding an incremental mart, and the dbt var holding that mart's window in days (dbt_project.yml).
+INCREMENTAL_WINDOWS = {
+    "cftc_tff": "cftc_window_days",
+    "par_yield_curve": "curve_window_days",
+    "funding_rates": "funding_window_days",
+    "fed_custody": "funding_window_days",  # IORB, joined by date into fct_funding_rates_daily
+    "primary_dealers": "dealers_window_days",
+}
+# A source's latest date may trail the mart input's by up to this many days (custody's weekly series beside daily
+# rates): rows this much inside the window count as outside it.
+WINDOW_MARGIN_DAYS = 7
+LOADS_PREFIX = "loads."
+
+
+@cache
+def window_days() -> dict[str, int]:
+    """source -> the window of the incremental marts it feeds, in days (dbt_project.yml's vars)."""
+    import yaml
+
+    declared = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
+    return {source: int(declared[var]) for source, var in INCREMENTAL_WINDOWS.items()}
+
+
+def _raw_tables(source: str) -> list[tuple[str, str, str]]:
+    from ingestion.registry import SUITES
+
+    return [
+        (f"raw_{name}", table, suite.date_column) for (name, table), suite in sorted(SUITES.items()) if name == source
+    ]
+
+
+def load_watermarks(target: Target) -> dict[str, str]:
+    """source -> the latest dlt load id in its raw tables (for the sources feeding an incremental mart)."""
+    found = {}
+    with connect(target) as con:
+        for source in window_days():
+            ids = []
+            for schema, table, _ in _raw_tables(source):
+                try:
+                    ids.append(con.execute(f'select max(_dlt_load_id::double) from {schema}."{table}"').fetchone()[0])
+                except duckdb.CatalogException:
+                    continue
+            found[source] = str(max((i for i in ids if i is not None), default=0.0))
+    return found
+
+
+def history_rewritten(target: Target, watermarks: Mapping[str, str]) -> list[str]:
+    """The sources with raw rows older than their incremental window (the table's latest date - the window + the
+    margin) written by a load after `watermarks` (the published build's): rows an incremental build never
+    recomputes. A full re-read or a revision further back than the loader's look-back lands there; a daily load's
+    look-back never does (each window is its look-back + the margin)."""
+    rewritten = []
+    with connect(target) as con:
+        for source, days in window_days().items():
+            since = float(watermarks.get(source) or 0.0)
+            for schema, table, column in _raw_tables(source):
+                try:
+                    older = con.execute(
+                        f'select count(*) from {schema}."{table}" where _dlt_load_id::double > ? and "{column}" < '
+                        f'(select max("{column}") from {schema}."{table}") - {days - WINDOW_MARGIN_DAYS}',
+                        [since],
+                    ).fetchone()[0]
+                except duckdb.CatalogException:
+                    continue
+                if older:
+                    rewritten.append(f"{source} ({older:,} rows of {table})")
+    return rewritten
+
+
 def project_fingerprint() -> str:
     """Every file of the dbt project: models, macros, tests, seeds, the project and profiles."""
     return files_fingerprint(
@@ -124,24 +194,34 @@ def sources_upstream(relations: Iterable[tuple[str, str]]) -> set[str]:
     return found
 
 
-def published_inputs(fingerprints: Mapping[str, str], held_back: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """What the serving file's materialization records: each source's fingerprint (RETRY for a source upstream of a
-    held-back relation) and the dbt project's."""
+def published_inputs(
+    target: Target, cutoffs: Mapping[str, str], held_back: Iterable[tuple[str, str]]
+) -> dict[str, str]:
+    """What the serving file's materialization records: each source's input fingerprint (RETRY for a source upstream
+    of a held-back relation), its latest load (for the incremental marts' sources), and the dbt project's."""
     retry = sources_upstream(held_back)
+    fingerprints = source_fingerprints(target, cutoffs)
     recorded = {f"{SOURCE_INPUT_PREFIX}{s}": RETRY if s in retry else fp for s, fp in sorted(fingerprints.items())}
-    return {**recorded, PROJECT_INPUT: project_fingerprint()}
+    loads = {f"{LOADS_PREFIX}{s}": watermark for s, watermark in sorted(load_watermarks(target).items())}
+    return {**recorded, **loads, PROJECT_INPUT: project_fingerprint()}
 
 
-def full_refresh_reason(instance: dg.DagsterInstance) -> str | None:
+def full_refresh_reason(instance: dg.DagsterInstance, target: Target) -> str | None:
     """Why the incremental marts (dbt/macros/incremental_window.sql) must be rebuilt whole, or None when their windows
-    suffice: no build published from this instance yet, or the dbt project changed since (a model's logic or a var:
-    the rows outside the window were computed the old way)."""
+    suffice: no build published from this instance yet; the dbt project changed since (a model's logic or a var: the
+    rows outside the window were computed the old way); or raw rows older than a window changed."""
     event = instance.get_latest_materialization_event(SERVING_FILE)
     if event is None or event.asset_materialization is None:
         return "no published build in this Dagster instance yet"
-    recorded = event.asset_materialization.metadata.get(PROJECT_INPUT)
-    if recorded is None or recorded.value != project_fingerprint():
+    published = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    if published.get(PROJECT_INPUT) != project_fingerprint():
         return "the dbt project changed since the published build"
+    watermarks = {k.removeprefix(LOADS_PREFIX): v for k, v in published.items() if k.startswith(LOADS_PREFIX)}
+    rewritten = history_rewritten(target, watermarks)
+    if rewritten:
+        return (
+            f"rows older than the incremental window were rewritten since the published build: {', '.join(rewritten)}"
+        )
     return None
 
 

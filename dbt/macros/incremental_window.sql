@@ -10,7 +10,7 @@
          needs N; a lag of a lag one more);
       3. writes back only the window's rows (`incremental_window_filter`), appended.
     A full rebuild (`--full-refresh`: the first build, or a changed dbt project) computes every row; the test
-    tests/dbt/test_incremental_marts.py proves both give the same table, row for row. -#}
+    tests/transform/test_incremental_marts.py proves both give the same table, row for row. -#}
 
 {% macro incremental_run() -%}
     {#- A unit test compiles the model with no relation of its own (`this` is none): it tests the full computation. -#}

@@ -28,7 +28,7 @@ from dagster_project.lib.build_status import (
     held_back_summary,
     recorded_statuses,
 )
-from dagster_project.lib.changes import published_inputs, source_fingerprints
+from dagster_project.lib.changes import published_inputs
 from dagster_project.lib.dbt import SERVING_STAT, column_descriptions, serving_stat
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.sql import identifier as _quoted
@@ -199,8 +199,7 @@ def publish_assets() -> dg.Definitions:
             context.log.warning(f"published with {len(kept_back)} tables held back: {held_back_summary(kept_back)}")
         # What these marts were built from, per source: the next build rebuilds only what differs (lib/changes.py).
         inputs = published_inputs(
-            source_fingerprints(warehouse.target, warehouse.cutoffs()),
-            [(s.schema_name, s.table_name) for s in kept_back],
+            warehouse.target, warehouse.cutoffs(), [(s.schema_name, s.table_name) for s in kept_back]
         )
         recorded = warehouse.record_published(version, published, rows, run_id=context.run.run_id)
         if recorded:

@@ -89,7 +89,7 @@ def warehouse_models() -> dg.AssetsDefinition:
             context.log.error(f"holding back what depends on {source}: {reason}")
         exclude = [arg for source in sorted(blocked) for arg in ("--exclude", f"source:{source}+")]
         # The incremental marts recompute their recent window only, unless their earlier rows may be stale too.
-        rebuild_whole = full_refresh_reason(context.instance)
+        rebuild_whole = full_refresh_reason(context.instance, warehouse.target)
         if rebuild_whole:
             context.log.info(f"incremental marts rebuilt whole (--full-refresh): {rebuild_whole}")
         results: dict[str, dict] = {}
