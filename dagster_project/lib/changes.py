@@ -102,9 +102,14 @@ INCREMENTAL_WINDOWS = {
     "fed_custody": "funding_window_days",  # IORB, joined by date into fct_funding_rates_daily
     "primary_dealers": "dealers_window_days",
 }
-# A source's latest date may trail the mart input's by up to this many days (custody's weekly series beside daily
-# rates): rows this much inside the window count as outside it.
-WINDOW_MARGIN_DAYS = 7
+# Rows a load rewrote are "older than the window" when dated before (the raw table's latest date - the window): the
+# mart's window starts from its input's latest date, never later than the raw table's (the staging cut-offs only
+# hide rows). fed_custody's latest date (weekly series beside daily IORB) may trail the funding rates', whose window
+# it feeds: its rows count as outside a week early.
+WINDOW_MARGIN_DAYS = {"fed_custody": 7}
+# A loader re-reads its look-back from its previous latest date; a daily build moves a weekly source's latest date
+# by up to a week: each window is the look-back plus this (tests/transform/test_incremental_marts.py checks).
+WEEK_OF_NEW_DATA_DAYS = 7
 LOADS_PREFIX = "loads."
 
 
@@ -141,10 +146,10 @@ def load_watermarks(target: Target) -> dict[str, str]:
 
 
 def history_rewritten(target: Target, watermarks: Mapping[str, str]) -> list[str]:
-    """The sources with raw rows older than their incremental window (the table's latest date - the window + the
-    margin) written by a load after `watermarks` (the published build's): rows an incremental build never
-    recomputes. A full re-read or a revision further back than the loader's look-back lands there; a daily load's
-    look-back never does (each window is its look-back + the margin)."""
+    """The sources with raw rows older than their incremental window (the table's latest date - the window) written
+    by a load after `watermarks` (the published build's): rows an incremental build never recomputes. A full re-read,
+    a revision further back than the loader's look-back, or a week of builds missed lands there; a daily build's load
+    does not (each window is the look-back + a week)."""
     rewritten = []
     with connect(target) as con:
         for source, days in window_days().items():
@@ -153,7 +158,7 @@ def history_rewritten(target: Target, watermarks: Mapping[str, str]) -> list[str
                 try:
                     older = con.execute(
                         f'select count(*) from {schema}."{table}" where _dlt_load_id::double > ? and "{column}" < '
-                        f'(select max("{column}") from {schema}."{table}") - {days - WINDOW_MARGIN_DAYS}',
+                        f'(select max("{column}") from {schema}."{table}") - {days - WINDOW_MARGIN_DAYS.get(source, 0)}',
                         [since],
                     ).fetchone()[0]
                 except duckdb.CatalogException:

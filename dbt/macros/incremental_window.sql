@@ -21,10 +21,10 @@
     (select max({{ date_column }}) - interval '{{ lookback_days }} days' from {{ relation }})
 {%- endmacro %}
 
-{% macro delete_incremental_window(relation, date_column, lookback_days) -%}
+{% macro delete_incremental_window(relation, date_column, lookback_days, output_column=none) -%}
     {%- if incremental_run() -%}
         delete from {{ this }}
-        where {{ date_column }} >= {{ incremental_window_start(relation, date_column, lookback_days) }}
+        where {{ output_column or date_column }} >= {{ incremental_window_start(relation, date_column, lookback_days) }}
     {%- endif -%}
 {%- endmacro %}
 

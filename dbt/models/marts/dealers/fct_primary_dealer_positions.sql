@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_incremental_window(ref('stg_primary_dealers__statistics'), 'as_of_date', var('dealers_window_days')) }}"
+    pre_hook="{{ delete_incremental_window(ref('stg_primary_dealers__statistics'), 'as_of_date', var('dealers_window_days'), 'week_ending_wednesday') }}"
 ) }}
 -- One row per as-of Wednesday and primary dealer series (net positions by bucket, financing, transactions, fails).
 -- The total is the NY Fed's published PDPOSGST-TOT, never rebuilt from the buckets; their sum stands beside it.
@@ -48,8 +48,10 @@ scored as (
     select
         joined.*,
         joined.value_usd_bn - lag(joined.value_usd_bn) over by_series as change_1w_usd_bn,
-        avg(joined.value_usd_bn) over prior_260 as avg_prior_5y_usd_bn,
-        joined.value_usd_bn - avg(joined.value_usd_bn) over prior_260 as vs_avg_prior_5y_usd_bn,
+        -- Averaged as exact decimals: a windowed sum of doubles may differ in its last bit from run to run, enough
+        -- to move the published third decimal.
+        avg(cast(joined.value_usd_bn as decimal(18, 6))) over prior_260 as avg_prior_5y_usd_bn,
+        joined.value_usd_bn - avg(cast(joined.value_usd_bn as decimal(18, 6))) over prior_260 as vs_avg_prior_5y_usd_bn,
         {{ z_against_prior('joined.value_usd_bn', 'prior_156', 52) }} as value_z_prior_156w,
         case when joined.is_published_total then parts.bills_and_coupons_usd_bn end as bills_and_coupons_usd_bn,
         case when joined.is_published_total then joined.value_usd_bn - parts.bills_and_coupons_usd_bn end as total_minus_parts_usd_bn
