@@ -10,6 +10,7 @@ import dagster as dg
 
 from dagster_project.definitions import defs
 from dagster_project.defs.schedules import continue_the_build, full_refresh_daily
+from dagster_project.lib.warehouse import Warehouse
 
 
 def _run(instance: dg.DagsterInstance, job: str, status: dg.DagsterRunStatus, **tags: str) -> dg.DagsterRun:
@@ -36,8 +37,10 @@ def test_the_stage_jobs_split_the_graph_and_publish_is_in_no_source_job():
 
 
 def test_the_sensor_starts_the_next_stage_whatever_the_outcome(tmp_path):
+    # No build published in this instance yet: the transform run it starts rebuilds everything (lib/changes.py).
+    warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"), serving_path=str(tmp_path / "serving.duckdb"))
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        first = continue_the_build(dg.build_sensor_context(instance=instance))
+        first = continue_the_build(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
         assert not first.run_requests and first.cursor  # it starts from now, not from the history
         since = str(time.time() - 1)
         _run(instance, "ingest_all", dg.DagsterRunStatus.FAILURE)  # one source failed
@@ -45,10 +48,17 @@ def test_the_sensor_starts_the_next_stage_whatever_the_outcome(tmp_path):
         _run(instance, "refresh_cftc_tff", dg.DagsterRunStatus.SUCCESS)  # dbt found nothing new: no publish
         _run(instance, "ingest_all", dg.DagsterRunStatus.SUCCESS, **{"treasury/command": "treasury build"})
         _run(instance, "check_freshness", dg.DagsterRunStatus.SUCCESS)
-        result = continue_the_build(dg.build_sensor_context(instance=instance, cursor=since))
+        result = continue_the_build(
+            dg.build_sensor_context(
+                instance=instance, cursor=since, resources={"warehouse": warehouse}, definitions=defs()
+            )
+        )
         requested = [(r.job_name, r.tags["treasury/stage"], r.tags["treasury/build"]) for r in result.run_requests]
         assert requested == [("transform_all", "transform", "b-1"), ("publish", "publish", "b-1")], requested
         assert result.run_requests[1].run_key == f"publish-after-{failed_transform.run_id}"
+        assert result.run_requests[0].tags["treasury/rebuilds"] == "everything"
         # The cursor moved past them: the next tick asks for nothing again.
-        again = continue_the_build(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+        again = continue_the_build(
+            dg.build_sensor_context(instance=instance, cursor=result.cursor, resources={"warehouse": warehouse})
+        )
         assert not again.run_requests
