@@ -94,19 +94,13 @@ def source_fingerprints(target: Target, cutoffs: Mapping[str, str]) -> dict[str,
     return found
 
 
-# The sources feeding an incremental mart, and the dbt var holding that mart's window in days (dbt_project.yml).
-INCREMENTAL_WINDOWS = {
-    "cftc_tff": "cftc_window_days",
-    "par_yield_curve": "curve_window_days",
-    "funding_rates": "funding_window_days",
-    "fed_custody": "funding_window_days",  # IORB, joined by date into fct_funding_rates_daily
-    "primary_dealers": "dealers_window_days",
-}
+# In an incremental model: the input its window is counted on, and the dbt var holding the window's days.
+WINDOWED_INPUT = re.compile(r"incremental_input\(\s*ref\('([^']+)'\)\s*,\s*'[^']+'\s*,\s*var\('([^']+)'\)")
 # Rows a load rewrote are "older than the window" when dated before (the raw table's latest date - the window): the
-# mart's window starts from its input's latest date, never later than the raw table's (the staging cut-offs only
-# hide rows). fed_custody's latest date (weekly series beside daily IORB) may trail the funding rates', whose window
-# it feeds: its rows count as outside a week early.
-WINDOW_MARGIN_DAYS = {"fed_custody": 7}
+# window starts from its input's latest date, never later than the raw table's (the staging cut-offs only hide rows).
+# A source joined into the mart beside that input (fed_custody's IORB beside the funding rates) may trail it: its
+# rows count as outside a week early.
+JOINED_SOURCE_MARGIN_DAYS = 7
 # A loader re-reads its look-back from its previous latest date; a daily build moves a weekly source's latest date
 # by up to a week: each window is the look-back plus this (tests/transform/test_incremental_marts.py checks).
 WEEK_OF_NEW_DATA_DAYS = 7
@@ -114,12 +108,30 @@ LOADS_PREFIX = "loads."
 
 
 @cache
-def window_days() -> dict[str, int]:
-    """source -> the window of the incremental marts it feeds, in days (dbt_project.yml's vars)."""
+def window_days() -> dict[str, tuple[int, int]]:
+    """source -> (window days, margin days) for each source feeding an incremental mart, from the manifest (each
+    incremental model's windowed input and window var) and dbt_project.yml's vars; the narrowest window wins."""
     import yaml
 
     declared = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
-    return {source: int(declared[var]) for source, var in INCREMENTAL_WINDOWS.items()}
+    nodes = load_manifest()["nodes"].values()
+    by_name = {node["name"]: node for node in nodes if node["resource_type"] == "model"}
+    found: dict[str, tuple[int, int]] = {}
+    for node in by_name.values():
+        if node["config"].get("materialized") != "incremental":
+            continue
+        windowed = WINDOWED_INPUT.search(node["raw_code"])
+        if windowed is None:
+            raise ValueError(f"incremental model {node['name']} does not read its input through incremental_input()")
+        days = int(declared[windowed[2]])
+        counted_on = (
+            sources_upstream([(by_name[windowed[1]]["schema"], windowed[1])]) if windowed[1] in by_name else set()
+        )
+        for source in sources_upstream([(node["schema"], node.get("alias") or node["name"])]):
+            margin = 0 if source in counted_on else JOINED_SOURCE_MARGIN_DAYS
+            if source not in found or days - margin < found[source][0] - found[source][1]:
+                found[source] = (days, margin)
+    return found
 
 
 def _raw_tables(source: str) -> list[tuple[str, str, str]]:
@@ -152,13 +164,13 @@ def history_rewritten(target: Target, watermarks: Mapping[str, str]) -> list[str
     does not (each window is the look-back + a week)."""
     rewritten = []
     with connect(target) as con:
-        for source, days in window_days().items():
+        for source, (days, margin) in window_days().items():
             since = float(watermarks.get(source) or 0.0)
             for schema, table, column in _raw_tables(source):
                 try:
                     older = con.execute(
                         f'select count(*) from {schema}."{table}" where _dlt_load_id::double > ? and "{column}" < '
-                        f'(select max("{column}") from {schema}."{table}") - {days - WINDOW_MARGIN_DAYS.get(source, 0)}',
+                        f'(select max("{column}") from {schema}."{table}") - {days - margin}',
                         [since],
                     ).fetchone()[0]
                 except duckdb.CatalogException:

@@ -92,12 +92,13 @@ def test_each_window_covers_its_loaders_look_back_and_a_week_of_new_data():
         "funding_rates": ("refetch_days",),
         "fed_custody": ("lookback_days",),
     }
-    windows = window_days()
+    windows = {source: days for source, (days, _) in window_days().items()}
     for source, parameters in look_backs.items():
         signature = inspect.signature(SOURCES[source].dlt_source)
         for parameter in parameters:
             look_back = signature.parameters[parameter].default
             assert look_back + WEEK_OF_NEW_DATA_DAYS <= windows[source], (source, parameter)
+    assert set(windows) == {*look_backs, "par_yield_curve"}
     # The curve re-reads its as-of year: up to 366 days.
     assert 366 + WEEK_OF_NEW_DATA_DAYS <= windows["par_yield_curve"]
 
