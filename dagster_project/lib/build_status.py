@@ -48,10 +48,11 @@ SERVING_STATUS_COMMENTS = {
     "version because a source it depends on failed to load or failed a blocking check (the reason says which).",
     "schema_name": "marts or staging",
     "table_name": "the published table",
-    "status": "'fresh' (built and checked by this build) or 'held back' (the last good version, kept)",
+    "status": "'fresh' (built and checked by this build, or by an earlier one from the same inputs) or 'held back' "
+    "(the last good version, kept)",
     "reason": "why a table is held back: the source and its failure, or the failed dbt test; NULL when fresh",
-    "data_as_of": "the as-of date of the build that produced the published version (date; NULL for a version kept "
-    "from a serving file published before this table existed)",
+    "data_as_of": "the as-of date of the build that produced the published version, or that found its inputs unchanged "
+    "(date; NULL for a version kept from a serving file published before this table existed)",
     "built_by_run_id": "the Dagster run whose dbt step built the published version",
     "published_at": "when this serving file was published (UTC)",
     "published_by_run_id": "the Dagster run that published this serving file",

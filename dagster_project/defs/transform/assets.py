@@ -17,11 +17,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from dagster_project.lib.build_status import (
+    FRESH,
     HELD_BACK,
     PUBLISHED_SCHEMAS,
+    RelationStatus,
     blocked_sources,
     held_back_summary,
     record_statuses,
+    recorded_statuses,
     relation_statuses,
 )
 from dagster_project.lib.changes import full_refresh_reason
@@ -120,7 +123,15 @@ def warehouse_models() -> dg.AssetsDefinition:
             schemas=PUBLISHED_SCHEMAS,
         )
         with warehouse.writer_lock(), warehouse.connect(read_only=False) as con:
-            record_statuses(con, statuses)
+            # A fresh relation this run left out (none of its sources changed: lib/changes.py) is confirmed as of this
+            # build's date: its inputs are the same now. It keeps the run that built it.
+            built = {(s.schema_name, s.table_name) for s in statuses}
+            confirmed = [
+                RelationStatus(schema, table, FRESH, None, warehouse.as_of_date, status.run_id)
+                for (schema, table), status in recorded_statuses(con).items()
+                if status.status == FRESH and (schema, table) not in built and schema in PUBLISHED_SCHEMAS
+            ]
+            record_statuses(con, statuses + confirmed)
         held_back = [s for s in statuses if s.status == HELD_BACK]
         # Asset keys are [schema, name]: the relation dbt built.
         relations = {
