@@ -20,7 +20,6 @@ from functools import cache
 from pathlib import Path
 
 import dlt
-import duckdb
 from dlt.pipeline.exceptions import PipelineNeverRan
 from dlt.pipeline.helpers import pipeline_drop
 
@@ -82,18 +81,15 @@ def _working_dir() -> Path:
     return folder
 
 
-def make_pipeline(name: str, warehouse: Target, connection: duckdb.DuckDBPyConnection | None = None) -> dlt.Pipeline:
-    """The source's pipeline into the warehouse: dlt's duckdb destination for a file (through `connection`, an open
-    read-write connection to it, when given: dlt then borrows cursors instead of opening the file again and again),
-    its ducklake destination for a lake (the same `raw_<source>` schemas and tables either way)."""
+def make_pipeline(name: str, warehouse: Target) -> dlt.Pipeline:
+    """The source's pipeline into the warehouse: dlt's duckdb destination for a file, its ducklake destination for a
+    lake (the same `raw_<source>` schemas and tables either way)."""
     # One working folder per warehouse within the process, so two warehouses never share state.
     identity = warehouse.setting if isinstance(warehouse, Lake) else str(warehouse.resolve())
     digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
     settings.use_project_dlt_config()
     destination = (
-        warehouse.dlt_destination()
-        if isinstance(warehouse, Lake)
-        else dlt.destinations.duckdb(connection if connection is not None else str(warehouse))
+        warehouse.dlt_destination() if isinstance(warehouse, Lake) else dlt.destinations.duckdb(str(warehouse))
     )
     return dlt.pipeline(
         pipeline_name=f"treasury_{name}",

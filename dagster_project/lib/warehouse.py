@@ -14,8 +14,7 @@ methods below are the same for both, so no asset knows which one it runs on.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -162,22 +161,6 @@ class Warehouse(dg.ConfigurableResource):
 
     def connect(self, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         return connect(self.target, read_only=read_only)
-
-    @contextmanager
-    def load_connection(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
-        """One read-write connection for a whole load into a DuckDB file, which dlt borrows cursors from (dlt opens and
-        closes the file several times per load otherwise: each open reads the catalog, each close checkpoints). None
-        for a lake: dlt's ducklake destination attaches it itself."""
-        target = self.target
-        if not isinstance(target, Path):
-            yield None
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(target))
-        try:
-            yield con
-        finally:
-            con.close()
 
     def connect_serving(self) -> duckdb.DuckDBPyConnection:
         return connect(self.serving_file)

@@ -33,15 +33,12 @@ STEP_RETRIES = 2
 STEP_RETRY_SECONDS = 120
 
 
-def table_stats(
-    warehouse: Warehouse, source: str, loading: duckdb.DuckDBPyConnection | None, *, content: bool = False
-) -> dict[str, tuple]:
-    """(rows, latest data date[, content fingerprint]) per raw table of a source (on the load's own connection when
-    it has one); empty before its first load."""
-    if loading is None and not warehouse.exists():
+def table_stats(warehouse: Warehouse, source: str, *, content: bool = False) -> dict[str, tuple]:
+    """(rows, latest data date[, content fingerprint]) per raw table of a source; empty before its first load."""
+    if not warehouse.exists():
         return {}
     stats = {}
-    with loading.cursor() if loading is not None else warehouse.connect() as con:
+    with warehouse.connect() as con:
         for (src, table), suite in SUITES.items():
             if src != source:
                 continue
@@ -89,12 +86,12 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
         as_of = warehouse.as_of_date
         host = configured_host(name)
         sample = not reads_public_host(name)  # the emulator (sample mode) or another server
+        before = table_stats(warehouse, name)
         # One writer (a concurrent CLI build makes this step fail); on a PostgreSQL-catalog lake, one per source.
-        with warehouse.writer_lock(source_scope(name)), warehouse.load_connection() as loading:
-            before = table_stats(warehouse, name, loading)
+        with warehouse.writer_lock(source_scope(name)):
             drift = DriftReport()
             source = make_source(name, None, as_of, drift)
-            pipeline = make_pipeline(name, warehouse.target, connection=loading)
+            pipeline = make_pipeline(name, warehouse.target)
             try:
                 events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
             except Exception as exc:
@@ -103,7 +100,7 @@ def _ingestion_assets(name: str) -> dg.AssetsDefinition:
                     raise
                 context.log.warning(f"{transient}; retrying the step in {STEP_RETRY_SECONDS}s")
                 raise dg.RetryRequested(max_retries=STEP_RETRIES, seconds_to_wait=STEP_RETRY_SECONDS) from exc
-            after = table_stats(warehouse, name, loading, content=True)
+        after = table_stats(warehouse, name, content=True)
         for event in events:
             table = event.asset_key.path[-1]
             rows, latest, content = after.get(table, (0, None, "missing"))
