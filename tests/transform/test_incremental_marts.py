@@ -13,19 +13,25 @@ import duckdb
 import pytest
 
 from dagster_project.lib.changes import WEEK_OF_NEW_DATA_DAYS, history_rewritten, load_watermarks, window_days
-from dagster_project.lib.dbt import dbt_resource, load_manifest
+from dagster_project.lib.dbt import dbt_resource, load_manifest, prepare_manifest
 from emulator.server import base_urls, serve
 from ingestion.registry import SOURCES, point_in_time_cutoffs
 from tests.builds import point_sources_at
 from tests.faulty_api import emulated
 
-INCREMENTAL = tuple(
-    sorted(
-        node["name"]
-        for node in load_manifest()["nodes"].values()
-        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+
+def incremental_marts() -> tuple[str, ...]:
+    """The incremental models, from the manifest (parsed first on a fresh clone)."""
+    prepare_manifest()
+    return tuple(
+        sorted(
+            node["name"]
+            for node in load_manifest()["nodes"].values()
+            if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+        )
     )
-)
+
+
 # Tuesday to the next Monday after the sample's as-of date (2025-06-30): July 4th is a holiday, so the CFTC report of
 # Tuesday 1 July comes out on Monday 7 July.
 DAYS = (date(2025, 7, 1), date(2025, 7, 2), date(2025, 7, 3), date(2025, 7, 7))
@@ -35,7 +41,7 @@ FEEDS = ("cftc_tff", "par_yield_curve", "funding_rates", "fed_custody", "primary
 def _dbt(warehouse, as_of: date, *extra: str) -> None:
     """`dbt run` of the incremental marts and what they read, with the vars of a build as of `as_of`."""
     variables = {"warehouse_path": str(warehouse), **point_in_time_cutoffs(as_of)}
-    select = " ".join(f"+{name}" for name in INCREMENTAL)
+    select = " ".join(f"+{name}" for name in incremental_marts())
     invocation = (
         dbt_resource()
         .cli(["run", "--select", select, "--vars", json.dumps(variables), *extra], raise_on_error=False)
@@ -74,7 +80,7 @@ def _differences(con, table: str) -> tuple[int, int]:
 
 
 def test_five_marts_are_incremental():
-    assert INCREMENTAL == (
+    assert incremental_marts() == (
         "fct_funding_rates_daily",
         "fct_futures_positioning",
         "fct_par_yields",
@@ -84,6 +90,7 @@ def test_five_marts_are_incremental():
 
 
 def test_each_window_covers_its_loaders_look_back_and_a_week_of_new_data():
+    prepare_manifest()
     """What one load may revise (its look-back, from the previous latest date, which a week of new data moves) lies
     inside the window: otherwise a daily build's revision would land outside it and force a whole rebuild."""
     look_backs = {
@@ -105,12 +112,13 @@ def test_each_window_covers_its_loaders_look_back_and_a_week_of_new_data():
 
 @pytest.mark.slow  # four days of loads and dbt runs, then a full rebuild
 def test_incremental_marts_equal_a_full_rebuild_day_after_day(sample_build, tmp_path, monkeypatch):
+    marts = incremental_marts()
     warehouse, _ = sample_build.copy_to(tmp_path / "incremental")
     monkeypatch.setenv("TREASURY_WAREHOUSE", str(warehouse))
     before = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         vintages = con.execute("select count(*) from raw_cftc_tff.tff_futures_only_vintages").fetchone()[0]
-        before = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in INCREMENTAL}
+        before = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in marts}
     watermarks = load_watermarks(warehouse)
     for day in DAYS:
         # From the third day the CFTC republishes a recent week of the 10-year note, corrected (within its look-back).
@@ -123,8 +131,8 @@ def test_incremental_marts_equal_a_full_rebuild_day_after_day(sample_build, tmp_
     with duckdb.connect(str(warehouse), read_only=True) as con:
         # The revision arrived (a second vintage of a week already loaded), and the days added rows.
         assert con.execute("select count(*) from raw_cftc_tff.tff_futures_only_vintages").fetchone()[0] > vintages
-        after = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in INCREMENTAL}
-    assert all(after[t] > before[t] for t in INCREMENTAL), (before, after)
+        after = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in marts}
+    assert all(after[t] > before[t] for t in marts), (before, after)
     # Daily loads rewrite only rows inside the windows: no whole rebuild would be asked for.
     assert history_rewritten(warehouse, watermarks) == []
 
@@ -134,5 +142,5 @@ def test_incremental_marts_equal_a_full_rebuild_day_after_day(sample_build, tmp_
     with duckdb.connect() as con:
         con.execute(f"attach '{warehouse}' as incremental (read_only)")
         con.execute(f"attach '{full}' as rebuilt (read_only)")
-        differences = {t: _differences(con, t) for t in INCREMENTAL}
-    assert differences == {t: (0, 0) for t in INCREMENTAL}
+        differences = {t: _differences(con, t) for t in marts}
+    assert differences == {t: (0, 0) for t in marts}
