@@ -25,6 +25,7 @@ import duckdb
 import pytest
 
 from ingestion.common.lake import EXTENSION_DIR, Lake, LakeConfigError
+from ingestion.common.lock import _advisory_key, source_scope
 from tests.conftest import AS_OF
 
 TREASURY = [sys.executable, "-m", "dagster_project.runner.cli"]
@@ -237,6 +238,25 @@ def test_a_sample_build_on_a_sqlite_catalog_lake_with_its_data_on_s3_publishes_t
 # --- a PostgreSQL-catalog lake (its history of builds: test_lake_history.py) ---------------------------------------
 
 
+def _wait_for_advisory_lock(conninfo: str, scope: str, holder: subprocess.Popen, seconds: float = 300) -> None:
+    """Until the advisory lock of `scope` is granted to some session (pg_locks keeps a bigint key as two halves)."""
+    import psycopg2
+
+    key = _advisory_key(scope) & 0xFFFFFFFFFFFFFFFF
+    deadline = time.monotonic() + seconds
+    with psycopg2.connect(conninfo) as con, con.cursor() as cur:
+        while time.monotonic() < deadline and holder.poll() is None:
+            cur.execute(
+                "select count(*) from pg_locks where locktype = 'advisory' and granted and classid = %s and objid = %s "
+                "and objsubid = 1",
+                [key >> 32, key & 0xFFFFFFFF],
+            )
+            if cur.fetchone()[0]:
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"no session took the lock of {scope} (the load ended with {holder.poll()})")
+
+
 @pytest.mark.slow
 def test_two_ingests_of_different_sources_commit_side_by_side_on_postgres(postgres, tmp_path):
     conninfo = postgres.create_database("two_writers")
@@ -255,8 +275,9 @@ def test_two_ingests_of_different_sources_commit_side_by_side_on_postgres(postgr
     assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
     started = time.monotonic()
     cftc, soma = ingest("cftc_tff"), ingest("fed_soma", "treasury_auctions")
-    # While both run, a second load of a source one of them holds stops at once, naming the holder.
-    time.sleep(1.0)
+    # While both run, a second load of a source one of them holds stops at once, naming the holder. It starts once
+    # the CFTC load holds its lock (a fixed pause lost that race on a loaded machine: imports take seconds).
+    _wait_for_advisory_lock(conninfo, source_scope("cftc_tff"), cftc)
     same = subprocess.run(
         [*TREASURY, "ingest", "--sample", "--source", "cftc_tff"], env=env, capture_output=True, text=True, timeout=120
     )
