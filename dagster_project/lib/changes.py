@@ -23,12 +23,20 @@ from functools import cache
 import dagster as dg
 import duckdb
 
-from dagster_project.lib.dbt import DBT_DIR, SERVING_STAT, load_manifest, mart_row_counts, marts, serving_stat
+from dagster_project.lib.dbt import (
+    DBT_DIR,
+    SERVING_FILE,
+    SERVING_STAT,
+    load_manifest,
+    mart_row_counts,
+    marts,
+    project_files,
+    serving_stat,
+)
 from dagster_project.lib.fingerprint import combine, files_fingerprint, table_fingerprint
 from ingestion.common.sql import literal
 from ingestion.common.warehouse import Target, connect
 
-SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
 # On the serving file's materialization: each source's input fingerprint, and the dbt project's.
 SOURCE_INPUT_PREFIX = "inputs."
 PROJECT_INPUT = "inputs_dbt_project"
@@ -182,13 +190,7 @@ def history_rewritten(target: Target, watermarks: Mapping[str, str]) -> list[str
 
 def project_fingerprint() -> str:
     """Every file of the dbt project: models, macros, tests, seeds, the project and profiles."""
-    return files_fingerprint(
-        [
-            DBT_DIR / "dbt_project.yml",
-            DBT_DIR / "profiles.yml",
-            *(p for d in ("models", "macros", "tests", "seeds") for p in (DBT_DIR / d).rglob("*")),
-        ]
-    )
+    return files_fingerprint(project_files())
 
 
 def sources_upstream(relations: Iterable[tuple[str, str]]) -> set[str]:

@@ -14,6 +14,7 @@ from functools import cache, cached_property
 from importlib.metadata import version
 from pathlib import Path
 
+import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
@@ -47,17 +48,21 @@ def dbt_resource() -> ProjectDbtCliResource:
     )
 
 
+def project_files() -> list[Path]:
+    """Every file of the dbt project that shapes what it builds: models, macros, tests, seeds, project and profiles."""
+    return [
+        DBT_DIR / "dbt_project.yml",
+        DBT_DIR / "profiles.yml",
+        *(p for d in ("models", "macros", "tests", "seeds") for p in (DBT_DIR / d).rglob("*")),
+    ]
+
+
 def _manifest_is_stale(manifest: Path) -> bool:
     """True when the manifest is missing or any model, test, macro, seed or project file changed after it was written."""
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [
-        DBT_DIR / "dbt_project.yml",
-        DBT_DIR / "profiles.yml",
-        *(p for d in ("models", "macros", "tests", "seeds") for p in (DBT_DIR / d).rglob("*")),
-    ]
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+    return any(p.is_file() and p.stat().st_mtime > built for p in project_files())
 
 
 def prepare_manifest() -> Path:
@@ -104,6 +109,8 @@ def column_descriptions() -> dict[tuple[str, str], dict[str, str]]:
     }
 
 
+# The published serving file's asset (defs/publish/assets.py).
+SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
 # Recorded on the serving file's materialization: the file as published (lib/changes.py compares).
 SERVING_STAT = "serving_file_stat"
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.alerts import delivery as alerts
-
-SERVING_FILE = dg.AssetKey(["publish", "serving_file"])
+from dagster_project.lib.dbt import SERVING_FILE
 
 
 def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:

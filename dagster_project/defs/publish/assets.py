@@ -29,7 +29,7 @@ from dagster_project.lib.build_status import (
     recorded_statuses,
 )
 from dagster_project.lib.changes import published_inputs
-from dagster_project.lib.dbt import SERVING_STAT, column_descriptions, serving_stat
+from dagster_project.lib.dbt import SERVING_FILE, SERVING_STAT, column_descriptions, serving_stat
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.common.sql import identifier as _quoted
 from ingestion.common.sql import literal as _literal
@@ -120,7 +120,7 @@ def publish_assets() -> dg.Definitions:
     upstream = [key for key in warehouse_models().keys if key.path[0] in PUBLISHED_SCHEMAS]
 
     @dg.asset(
-        key=["publish", "serving_file"],
+        key=SERVING_FILE,
         deps=upstream,
         group_name="publish",
         pool="duckdb_writer",

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dagster_project.lib.dbt import SERVING_FILE
 from dagster_project.lib.warehouse import Warehouse
 from dagster_project.report import page as report
 from ingestion.pipelines import configured_host, reads_public_host
@@ -10,7 +11,7 @@ from ingestion.registry import NAMES
 
 @dg.asset(
     key=["publish", "stress_report"],
-    deps=[dg.AssetKey(["publish", "serving_file"])],
+    deps=[SERVING_FILE],
     group_name="publish",
     description="The weekly stress report: one offline HTML file with the board, auctions, curve, positioning and "
     "foreign holdings, and a PNG per chart (data/report/, $TREASURY_REPORT_DIR). Built from the published serving "
