@@ -1,7 +1,7 @@
 """Synthetic CFTC Traders in Financial Futures (futures only), June 2006 to the as-of date, as an Arrow table.
 
 About 100 contracts: the six Treasury futures, rates, equity index and currency contracts, and
-synthetic fillers (named as such). Positions are built so the report's identities hold exactly for
+synthetic fillers (named as such); k times as many fillers at the emulator's scale k (`TREASURY_SAMPLE_SCALE`). Positions are built so the report's identities hold exactly for
 every contract and week:
 
     open_interest_all = sum of all reportable longs + all spreading + non-reportable longs
@@ -87,11 +87,16 @@ def _read_contracts() -> list[Contract]:
 _BASE = _read_contracts()
 
 
-def _contracts() -> list[Contract]:
-    """The named contracts plus synthetic fillers, about 100 in all."""
+FILLERS = 78  # synthetic fillers at scale 1: about 100 contracts in all, as the real dataset has
+
+
+@lru_cache(maxsize=4)
+def contracts(scale: int = 1) -> tuple[Contract, ...]:
+    """The named contracts plus synthetic fillers: about 100 in all at scale 1, `scale` times as many at scale k
+    (the added ones are fillers too, named SYNTHETIC, so a larger data set stays labelled)."""
     out = list(_BASE)
     subgroups = [("INTEREST RATES", CBOT), ("STOCK INDICES", CME), ("CURRENCY", CME)]
-    for i in range(78):
+    for i in range(FILLERS + (scale - 1) * (FILLERS + len(_BASE))):
         rng = np.random.default_rng(zlib.crc32(f"filler|{i}".encode()))
         subgroup, exchange = subgroups[i % 3]
         longs = tuple(float(x) for x in rng.dirichlet([2, 3, 3, 1.5]) * 0.85)
@@ -99,7 +104,8 @@ def _contracts() -> list[Contract]:
         start = HISTORY_START + timedelta(weeks=int(rng.integers(0, 700)))
         out.append(
             Contract(
-                f"9{i:02d}7{i % 10}{(i * 7) % 10}",
+                # 9xx7yz for the first hundred (the codes of scale 1), then 8xx.., 7xx..: never a real code's form.
+                f"{9 - i // 100}{i % 100:02d}7{i % 10}{(i * 7) % 10}",
                 f"SYNTHETIC {subgroup.split()[0]} CONTRACT {i:02d}",
                 None,
                 exchange,
@@ -112,10 +118,7 @@ def _contracts() -> list[Contract]:
                 shorts,
             )
         )
-    return out
-
-
-CONTRACTS = _contracts()
+    return tuple(out)
 
 
 def report_dates(as_of: date) -> list[tuple[date, date]]:
@@ -268,12 +271,13 @@ def _generated(contract: Contract, weeks: list[date], *, oi_scale: np.ndarray | 
 
 
 @lru_cache(maxsize=4)
-def tff_table(as_of: date, revised: bool = False) -> pa.Table:
-    """Every report row released by `as_of`, typed, with nulls where the CFTC leaves values out."""
+def tff_table(as_of: date, revised: bool = False, scale: int = 1) -> pa.Table:
+    """Every report row released by `as_of`, typed, with nulls where the CFTC leaves values out (`scale` times as
+    many contracts at scale k)."""
     dates = report_dates(as_of)
     all_weeks = [HISTORY_START - timedelta(days=7)] + [d for d, _ in dates]
     columns: dict[str, list] = {f: [] for f in TFF_FIELDS}
-    for contract in CONTRACTS:
+    for contract in contracts(scale):
         s = _series(contract, all_weeks)
         keep = np.array([w >= contract.start for w in all_weeks[1:]])
         if not keep.any():
@@ -363,5 +367,5 @@ def route(emulator, path: str, params: dict[str, str]):
     """The TFF dataset through Socrata's SoQL API (None: not an endpoint of this source)."""
     if path != RESOURCE_PATH:
         return None
-    rows, headers = socrata.query(tff_table(emulator.as_of, emulator.revised), params)
+    rows, headers = socrata.query(tff_table(emulator.as_of, emulator.revised, emulator.scale), params)
     return 200, "application/json", (orjson.dumps(rows), headers)

@@ -10,6 +10,7 @@ loading code never imports it (the tests put their fault injection and request l
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,9 +35,27 @@ def source_modules() -> dict[str, ModuleType]:
     return dict(sorted(modules.items(), key=lambda item: -len(item[1].BASE_PATH)))
 
 
+SCALE_ENV = "TREASURY_SAMPLE_SCALE"
+MAX_SCALE = 8
+
+
+def default_scale() -> int:
+    """`TREASURY_SAMPLE_SCALE`: how many times the sample's cross-section to serve (1, the default, to 8). A larger
+    sample for measuring how cost grows with data (`make bench`): k times as many CFTC contracts (synthetic fillers,
+    named SYNTHETIC). The other sources' data sets keep their size: their entities join across sources (SOMA's
+    CUSIPs are the auctions', TIC's countries and the dealers' keyids are mapped by seeds), so copies would not be
+    data the marts can take."""
+    text = os.environ.get(SCALE_ENV, "").strip() or "1"
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SCALE:
+        raise ValueError(f"{SCALE_ENV}={text!r}: expected a whole number from 1 to {MAX_SCALE}")
+    return int(text)
+
+
 @dataclass
 class Emulator:
     as_of: date = field(default_factory=default_as_of)
+    # How many times the sample's cross-section to serve (see default_scale).
+    scale: int = field(default_factory=default_scale)
     # Publish revised releases (a corrected CFTC week, a TIC benchmark revision) for vintage tests.
     revised: bool = False
     # Extra fields added to every auctions_query record, to emulate schema drift upstream.
@@ -69,6 +88,16 @@ class Emulator:
                 if answer is not None:
                     return answer
         return 404, "text/plain", f"no such endpoint: {path}".encode()
+
+
+def release_caches() -> None:
+    """Drop the data sets the source modules keep between requests (hundreds of MB for the CFTC's and the auctions'
+    histories): a sample build calls it once its loads are done, so the transform does not run beside them."""
+    for module in (*source_modules().values(), socrata, fiscaldata):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == module.__name__:
+                value.cache_clear()
+    socrata.clear_cache()
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -130,19 +130,25 @@ def query(table: pa.Table, params: dict[str, str]) -> tuple[list[dict], dict[str
     return rows, headers
 
 
-# Paging re-asks the same filter and order with a new offset: keep the last few results.
-_CACHE: dict[tuple[int, str, str], pa.Table] = {}
+# Paging re-asks the same filter and order with a new offset: keep the last few results (with the table they came
+# from: an id alone could name a newer table once the old one is gone).
+_CACHE: dict[tuple[int, str, str], tuple[pa.Table, pa.Table]] = {}
 
 
 def _filtered_sorted(table: pa.Table, where: str, order_text: str) -> pa.Table:
     key = (id(table), where, order_text)
-    if key in _CACHE:
-        return _CACHE[key]
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] is table:
+        return cached[1]
     result = _apply(table, where, order_text)
     if len(_CACHE) > 8:
         _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = result
+    _CACHE[key] = (table, result)
     return result
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
 
 
 def _apply(table: pa.Table, where: str, order_text: str) -> pa.Table:

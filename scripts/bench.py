@@ -1,8 +1,9 @@
 """`make bench`: how fast the pipeline is on this machine, measured the way a user runs it.
 
 Prints, from one run of this script: `treasury build --sample` on an empty warehouse as of the business day before
-today (cold), then as of today (one new day: only what changed is rebuilt), then again with nothing new (no-change),
-`treasury ingest --sample` alone, the targets of a daily refresh (ratios to the cold build, memory), each step's time
+today (cold), then as of today (one new day: only what changed is rebuilt), then again with nothing new (no-change), the cold build on the
+emulator's 4x sample (how cost grows with data: time, memory and rows loaded, as ratios), `treasury ingest --sample`
+alone, the targets of a daily refresh (ratios to the cold build, memory), each step's time
 in the three builds (from the Dagster run history),
 the peak resident memory of each command (the process and all its children, sampled every 50 ms) and the import
 time of the modules a build loads (each in a fresh interpreter); then the developer loop: `make test-fast` and
@@ -101,6 +102,23 @@ def run(label: str, command: list[str], env: dict[str, str]) -> dict:
         print(output[-4000:])
         raise SystemExit(f"bench: {label} failed (exit {process.returncode})")
     return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**20), "lines": len(output.splitlines())}
+
+
+def raw_size(warehouse: str) -> dict[str, int]:
+    """What the sources loaded: rows and cells (rows x columns) of the raw tables (not dlt's own or its staging)."""
+    import duckdb
+
+    rows = cells = 0
+    with duckdb.connect(warehouse, read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name, count(*) from information_schema.columns "
+            "where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
+            "and table_name not like '\\_dlt%' escape '\\' group by all"
+        ).fetchall()
+        for schema, table, columns in tables:
+            n = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            rows, cells = rows + n, cells + n * columns
+    return {"raw_rows": rows, "raw_cells": cells}
 
 
 def step_seconds(dagster_home: Path) -> list[dict[str, float]]:
@@ -203,6 +221,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument("--no-tests", action="store_true", help="leave out the timing of make test-fast and make test")
     parser.add_argument("--no-lake", action="store_true", help="leave out the builds on the lakehouse backend")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=4,
+        metavar="K",
+        help="also build the emulator's K-times sample cold (TREASURY_SAMPLE_SCALE, default 4; 1 leaves it out)",
+    )
     args = parser.parse_args()
     figures: dict = {"machine": f"{os.cpu_count()} cores", "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory(prefix="treasury-bench-") as scratch:
@@ -223,6 +248,21 @@ def main() -> int:
         figures["cold_build"] = run("cold build", [*build, day_before.isoformat()], build_env)
         figures["one_day_build"] = run("one-day build", [*build, today.isoformat()], build_env)
         figures["no_change_build"] = run("no-change build", [*build, today.isoformat()], build_env)
+        figures["cold_build"].update(raw_size(build_env["TREASURY_WAREHOUSE"]))
+        # How cost grows with data: the same cold build on the emulator's larger sample (TREASURY_SAMPLE_SCALE=4:
+        # four times the CFTC contracts, the widest and longest data set; emulator/server.py says why only those).
+        scaled_env = dict(
+            build_env,
+            TREASURY_SAMPLE_SCALE=str(args.scale),
+            TREASURY_WAREHOUSE=str(folder / "scaled" / "warehouse.duckdb"),
+            TREASURY_SERVING=str(folder / "scaled" / "serving.duckdb"),
+            DAGSTER_HOME=str(folder / "dagster_home_scaled"),
+        )
+        if args.scale > 1:
+            figures["scaled_cold_build"] = run(
+                f"cold build, {args.scale}x sample", [*build, day_before.isoformat()], scaled_env
+            )
+            figures["scaled_cold_build"].update(raw_size(scaled_env["TREASURY_WAREHOUSE"]))
         ingest_env = dict(build_env, TREASURY_WAREHOUSE=str(folder / "ingest" / "warehouse.duckdb"))
         figures["ingest_only"] = run("ingest only", [TREASURY, "ingest", "--sample"], ingest_env)
         import duckdb
@@ -272,9 +312,43 @@ def main() -> int:
             figures["cold_build"]["peak_rss_mb"] <= 1024,
         ),
     )
+    if "scaled_cold_build" in figures:
+        one, big = figures["cold_build"], figures["scaled_cold_build"]
+        growth = {
+            "data_cells": round(big["raw_cells"] / one["raw_cells"], 2),
+            "data_rows": round(big["raw_rows"] / one["raw_rows"], 2),
+            "time": round(big["seconds"] / one["seconds"], 2),
+            "memory": round(big["peak_rss_mb"] / one["peak_rss_mb"], 2),
+        }
+        figures["scaled_over_cold"] = growth
+        # The issue's goal: at most linear: k times the data in at most k times the time and 2x the memory. The
+        # data's own ratio (cells loaded) is the k a time ratio is held to: the scale multiplies one source.
+        targets += (
+            (
+                f"{args.scale}x sample / 1x, time",
+                f"{growth['time']:.2f}",
+                f"{args.scale} or less",
+                growth["time"] <= args.scale,
+            ),
+            (
+                f"{args.scale}x sample / 1x, time / data",
+                f"{growth['time'] / growth['data_cells']:.2f}",
+                "1 or less",
+                growth["time"] <= growth["data_cells"],
+            ),
+            (f"{args.scale}x sample / 1x, memory", f"{growth['memory']:.2f}", "2 or less", growth["memory"] <= 2),
+        )
     print(f"{'case':<34}{'measured':>12}  {'target':<18}met")
     for case, measured, target, met in targets:
         print(f"{case:<34}{measured:>12}  {target:<18}{'yes' if met else 'NO'}")
+    if "scaled_cold_build" in figures:
+        print()
+        print(f"{'cold build':<26}{'raw rows':>12}{'raw cells':>14}{'seconds':>9}{'peak RSS MB':>13}")
+        for key, label in (("cold_build", "sample (1x)"), ("scaled_cold_build", f"{args.scale}x sample")):
+            f = figures[key]
+            print(f"{label:<26}{f['raw_rows']:>12,}{f['raw_cells']:>14,}{f['seconds']:>9.1f}{f['peak_rss_mb']:>13,}")
+        g = figures["scaled_over_cold"]
+        print(f"{'ratio':<26}{g['data_rows']:>12.2f}{g['data_cells']:>14.2f}{g['time']:>9.2f}{g['memory']:>13.2f}")
     lakes = [key for key in ("lake_sqlite", "lake_postgres") if f"{key}_cold" in figures]
     print()
     print(

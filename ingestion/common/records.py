@@ -212,6 +212,12 @@ def reject_after(
         )
 
 
+# The merge of a resource whose every fetch passes a KeyGuard: the staged rows never repeat a key, so dlt's dedup pass
+# (a ROW_NUMBER() over the whole staging table) is left out. On the CFTC's history it held about 400 MB and a third of
+# the load's time (a 4x sample: 1.77 GB and 41 s with it, 1.22 GB and 32 s without).
+MERGE_KEY_GUARDED = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+
+
 class KeyGuard:
     """Remembers every key seen in one fetch and fails on a repeat, naming the key and both records' places.
 

@@ -15,6 +15,8 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
+from ingestion.common.records import MERGE_KEY_GUARDED
+
 ROW_HASH = "row_hash"
 VALIDITY_COLUMNS = ["first_seen_at", "superseded_at"]
 
@@ -39,7 +41,8 @@ def current_and_vintages(
         data_from=parent,
         name=table,
         primary_key=primary_key,
-        write_disposition=current_disposition,
+        # A merge's parent fails a fetch that repeats a key (KeyGuard): no dedup pass needed.
+        write_disposition=MERGE_KEY_GUARDED if current_disposition == "merge" else current_disposition,
         columns=columns,
     )
     vintages = dlt.transformer(

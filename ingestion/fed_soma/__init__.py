@@ -32,6 +32,7 @@ from ingestion.common.http import http_errors, log, make_session, read_exact_jso
 from ingestion.common.records import (
     DATE,
     DECIMAL,
+    MERGE_KEY_GUARDED,
     TEXT,
     DriftReport,
     KeyGuard,
@@ -155,7 +156,7 @@ def fed_soma(
     @dlt.resource(
         name="treasury_holdings",
         primary_key=KEY,
-        write_disposition="merge",
+        write_disposition=MERGE_KEY_GUARDED,  # every fetch passes a KeyGuard
         columns={k: {"nullable": False} for k in KEY},
     )
     def treasury_holdings(

@@ -56,6 +56,12 @@ def read_only_folder(tmp_path) -> Path:
             subprocess.run(["umount", str(tmp_path / "read-only")], check=False)
 
 
+def test_a_bad_sample_scale_is_one_line(tmp_path):
+    for command in ("build", "ingest"):
+        result = treasury(command, "--sample", env={"TREASURY_SAMPLE_SCALE": "40"})
+        assert_one_line(result, 2, "TREASURY_SAMPLE_SCALE='40': expected a whole number from 1 to 8")
+
+
 def test_a_bad_date_in_the_environment_is_one_line_like_the_flag(tmp_path):
     from_env = treasury("build", "--sample", env={"TREASURY_AS_OF": "2025/04/11"})
     assert_one_line(from_env, 2, "TREASURY_AS_OF='2025/04/11' is not a date (YYYY-MM-DD)")

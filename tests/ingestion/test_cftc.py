@@ -174,6 +174,32 @@ def test_synthetic_history_shape():
     assert names == {"2-YEAR U.S. TREASURY NOTES - CHICAGO BOARD OF TRADE", "UST 2Y NOTE - CHICAGO BOARD OF TRADE"}
 
 
+def test_a_larger_sample_adds_synthetic_contracts_and_keeps_the_sample(monkeypatch):
+    """TREASURY_SAMPLE_SCALE=k serves k times the contracts; the contracts of scale 1 are served unchanged."""
+    from emulator.server import Emulator
+
+    monkeypatch.setenv("TREASURY_SAMPLE_SCALE", "3")
+    assert Emulator().scale == 3
+    scaled = tff_table(AS_OF, False, 3)
+    codes = scaled["cftc_contract_market_code"].to_pylist()
+    one = set(TABLE["cftc_contract_market_code"].to_pylist())
+    added = set(codes) - one
+    assert len(set(codes)) == 3 * len(one) and one < set(codes)
+    names = set(
+        pc.filter(
+            scaled["contract_market_name"], pc.is_in(scaled["cftc_contract_market_code"], pa.array(list(added)))
+        ).to_pylist()
+    )
+    assert all(name.startswith("SYNTHETIC ") for name in names)
+    key = lambda t: t.sort_by([("report_date_as_yyyy_mm_dd", "ascending"), ("cftc_contract_market_code", "ascending")])  # noqa: E731
+    same = scaled.filter(pc.is_in(scaled["cftc_contract_market_code"], pa.array(list(one))))
+    assert key(same).equals(key(TABLE))
+    for wrong in ("0", "9", "two"):
+        monkeypatch.setenv("TREASURY_SAMPLE_SCALE", wrong)
+        with pytest.raises(ValueError, match="TREASURY_SAMPLE_SCALE"):
+            Emulator()
+
+
 def test_history_does_not_change_when_the_as_of_date_moves():
     later = tff_table(AS_OF + timedelta(days=120))
     earlier_rows = TABLE.num_rows

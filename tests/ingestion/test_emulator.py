@@ -416,3 +416,21 @@ def test_the_new_sources_history_does_not_change_when_the_as_of_date_moves():
         assert {k: v for k, v in newer.items() if k != "propositions"} == {
             k: v for k, v in operation.items() if k != "propositions"
         }
+
+
+def test_released_caches_serve_the_same_data_again():
+    """A sample build drops the emulator's data sets after its loads (emulator.server.release_caches); asked again,
+    the emulator rebuilds them identically."""
+    from emulator import socrata
+    from emulator.cftc_tff import tff_table
+    from emulator.server import release_caches
+
+    before = auction_records(AS_OF)
+    table = tff_table(AS_OF)
+    params = {"$where": "report_date_as_yyyy_mm_dd >= '2025-01-01T00:00:00'", "$order": "id", "$limit": "5"}
+    page = socrata.query(table, params)[0]
+    release_caches()
+    assert auction_records.cache_info().currsize == 0 and tff_table.cache_info().currsize == 0
+    assert not socrata._CACHE
+    assert auction_records(AS_OF) == before and auction_records(AS_OF) is not before
+    assert socrata.query(tff_table(AS_OF), params)[0] == page
