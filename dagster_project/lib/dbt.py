@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import sys
+from collections.abc import Iterable, Mapping
 from functools import cache, cached_property
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
-from ingestion.common.warehouse import Target, row_counts
+from ingestion.common.warehouse import Target, connect, row_counts
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -107,6 +110,70 @@ def column_descriptions() -> dict[tuple[str, str], dict[str, str]]:
         for node in load_manifest()["nodes"].values()
         if node["resource_type"] in ("model", "seed", "snapshot")
     }
+
+
+def describe_test(node: Mapping[str, Any]) -> str:
+    """What a dbt data test checks, in words, for its asset check's description: the test's own `description:` when
+    it has one, else a sentence from the generic test and its arguments, or a singular test's leading comment."""
+    meta = node.get("test_metadata") or {}
+    kwargs, kind = meta.get("kwargs") or {}, meta.get("name")
+    column = kwargs.get("column_name")
+    if node.get("description"):
+        text = node["description"]
+    elif kind == "not_null":
+        text = f"{column} is never null"
+    elif kind == "unique":
+        text = f"{column} is unique: one row per value"
+    elif kind == "unique_combination":
+        text = f"one row per {', '.join(kwargs.get('columns', []))}"
+    elif kind == "accepted_values":
+        text = f"{column} is one of: {', '.join(str(v) for v in kwargs.get('values', []))}"
+    elif kind == "relationships":
+        target = re.sub(r"ref\('([^']+)'\)", r"\1", str(kwargs.get("to", "")))
+        text = f"every {column} is a {kwargs.get('field')} of {target}"
+    elif kind == "expression_is_true":
+        text = f"every row satisfies {kwargs.get('expression')}"
+        if kwargs.get("where_clause"):
+            text += f" (rows where {kwargs['where_clause']})"
+    elif kind == "no_recent_alert":
+        text = f"no {kwargs.get('rule')} alert made public in the last {kwargs.get('days', 7)} days"
+    elif not meta:  # a singular test: its leading comment says what it checks
+        comment = []
+        for line in (node.get("raw_code") or "").splitlines():
+            if not line.startswith("--"):
+                break
+            comment.append(line.removeprefix("--").strip())
+        text = " ".join(comment) or f"singular test {node.get('name')}"
+    else:
+        text = f"dbt test {kind}" + (f" on {column}" if column else "")
+    config = node.get("config") or {}
+    if config.get("where"):
+        text += f" (rows where {config['where']})"
+    if str(config.get("severity", "")).lower() == "warn":
+        text += "; a failure warns, it does not hold the mart back"
+    return text + ("" if text.endswith(".") else ".")
+
+
+def column_schemas(target: Target, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dg.TableSchema]:
+    """Each relation's columns as the warehouse has them (name and DuckDB type, in order) with dbt's descriptions: the
+    asset page's column list. Read after dbt ends (it holds the write lock while it runs)."""
+    wanted = set(relations)
+    if not wanted:
+        return {}
+    described = column_descriptions()
+    found: dict[tuple[str, str], list[dg.TableColumn]] = {}
+    with connect(target) as con:
+        rows = con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_catalog = current_database() order by table_schema, table_name, ordinal_position"
+        ).fetchall()
+    for schema, table, column, data_type in rows:
+        if (schema, table) in wanted:
+            description = described.get((schema, table), {}).get(column) or None
+            found.setdefault((schema, table), []).append(
+                dg.TableColumn(name=column, type=data_type, description=description)
+            )
+    return {relation: dg.TableSchema(columns=columns) for relation, columns in found.items()}
 
 
 # The published serving file's asset (defs/publish/assets.py).

@@ -65,10 +65,13 @@ def report_dir(serving: Path) -> Path:
     return Path(os.environ.get(REPORT_DIR_ENV) or serving.parent / "report").absolute()
 
 
-def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[str, ...] = ()) -> Report:
-    """Write out_dir/index.html and a PNG per chart; returns the paths and the headline figures. `sample`: the data
-    came from other hosts than the public APIs (`hosts`: which), the built-in emulator's synthetic data in sample mode
-    or a mirror; every section says so."""
+def build(
+    serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[str, ...] = (), mirror: bool = False
+) -> Report:
+    """Write out_dir/index.html and a PNG per chart; returns the paths and the headline figures. `sample`: the
+    built-in emulator's synthetic data (said once at the top, and a small tag on each section; the emulator's
+    loopback URLs are not worth a reader's time). Otherwise `hosts` are where the data came from, named once at the
+    top: a mirror's (`mirror`: not the public APIs, tagged on each section too) or the public APIs'."""
     import vl_convert as vlc
 
     started = time.perf_counter()
@@ -165,46 +168,40 @@ def build(serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[
     ]
     curve = data["curve"]
     crossings = int(curve["is_10y_5pct_crossing"].sum() + curve["is_30y_5pct_crossing"].sum())
-    where = f" ({html.escape(', '.join(hosts))})" if hosts else ""
-    label = (
-        f'<p class="sample">SAMPLE DATA: not read from the public APIs{where}: synthetic figures from the built-in '
-        "emulator in sample mode (or a mirror), not market data.</p>"
-        if sample
-        else ""
-    )
+    banner, label = _provenance(sample, hosts, mirror)
     as_of_text = f"as of {as_of}"
     sections = [
-        f"""<section id="board"><h2>1. The board</h2>{label}
+        f"""<section id="board"><h2>1. The board{label}</h2>
 <p class="reading">Week ending {week}: composite {_fmt(latest["composite_stress_score"])}
-({"a stress week" if flag else "below the flag"} at {STRESS_FLAG_THRESHOLD}); each component is a z-score, its inputs in
-brackets; the composite is their sum over the square root of how many there are. Data {as_of_text}.</p>
+({"a stress week" if flag else "below the flag"} at {STRESS_FLAG_THRESHOLD}); each component is a z-score, its inputs
+below it; the composite is their sum over the square root of how many there are. Data {as_of_text}.</p>
 {_table(["week ending", "composite", "flag", "auction demand z", "yield moves z", "deleveraging z", "foreign selling z", "dealer balance sheet z", "funding z", "foreign official selling z"], board_rows)}
-{_figure("board", svgs["board"], "The composite (thick) and its seven components over two years; the dashed line is the flag threshold.")}
+{_figure("board", svgs["board"], "The composite over two years against the flag threshold (dashed), flagged weeks shaded and named; below it, each of the seven components on its own scale, the same weeks shaded.")}
 </section>""",
-        f"""<section id="auctions"><h2>2. Auctions</h2>{label}
+        f"""<section id="auctions"><h2>2. Auctions{label}</h2>
 <p class="reading">The last 20 nominal coupon auctions to {as_of}: each figure with its change against the previous six
 auctions of its term in brackets; the highlighted row has the highest tail z-score.</p>
 {_table(SCORECARD_HEADERS, auction_rows, weakest)}
 {_figure("tails", svgs["tails"], "Tail proxy (stop yield minus the prior close at the same maturity) per benchmark term, three years.")}
 </section>""",
-        f"""<section id="curve"><h2>3. Curve</h2>{label}
+        f"""<section id="curve"><h2>3. Curve{label}</h2>
 <p class="reading">{crossings} close(s) at or above 5% after a close below in the year to {as_of} (triangles).</p>
 {_figure("yields", svgs["yields"], "10-year and 30-year par yields against the 5% line.")}
 {_figure("spreads", svgs["spreads"], "Curve slopes in basis points: 2s10s and 5s30s.")}
 </section>""",
-        f"""<section id="positioning"><h2>4. Positioning</h2>{label}
+        f"""<section id="positioning"><h2>4. Positioning{label}</h2>
 <p class="reading">CFTC Traders in Financial Futures, Treasury futures only, in 10-year equivalents, to {as_of}. Caveat:
 leveraged funds' gross short is the usual basis-trade proxy and overstates it (not every short is a basis leg).</p>
 {_figure("nets", svgs["nets"], "Leveraged funds' and asset managers' net positions in 10-year equivalents.")}
 {_figure("gross_short", svgs["gross_short"], "Leveraged funds' gross short DV01, $ millions per bp.")}
 </section>""",
-        f"""<section id="foreign"><h2>5. Foreign holdings</h2>{label}
+        f"""<section id="foreign"><h2>5. Foreign holdings{label}</h2>
 <p class="reading">TIC holdings for {month}, released {released} (TIC publishes about seven weeks after month end):
 the top 10 holders and the total; custody centres hold largely for investors elsewhere.</p>
 {_table(["holder", "holdings $bn", "1-month change", "12-month change"], foreign_rows)}
 {_figure("holders", svgs["holders"], "Top 10 holders' latest level; custody centres in grey.")}
 </section>""",
-        f"""<section id="balance-sheets"><h2>6. Dealers, funding and foreign official demand</h2>{label}
+        f"""<section id="balance-sheets"><h2>6. Dealers, funding and foreign official demand{label}</h2>
 <p class="reading">As known on {as_of}: dealers' net Treasury position {_fmt(latest_funding["dealer_net_usd_bn"], 1)} $bn
 (week of {_day(latest_funding["dealer_as_of"])}, published the Thursday after next); SOFR - IORB
 {_fmt(latest_funding["sofr_minus_iorb_bp"], 1, True)} bp ({_day(latest_funding["sofr_date"])}); Standing Repo Facility
@@ -216,7 +213,7 @@ ${_fmt(_billions(latest_funding["on_rrp_usd"]), 1)}bn; foreign official custody 
 {_figure("funding", svgs["funding"], "SOFR minus interest on reserve balances, and SOFR's 99th minus 1st percentile, bp.")}
 {_figure("custody", svgs["custody"], "FRED WMTSECL1 (H.4.1), weekly Wednesday level, $bn.")}
 </section>""",
-        f"""<section id="episodes"><h2>7. Stress episodes</h2>{label}
+        f"""<section id="episodes"><h2>7. Stress episodes{label}</h2>
 <p class="reading">{len(data["episodes"])} flagged week(s) in the two years to week ending {week}, newest first: the
 week's composite and components, every alert on an event in that week (as known on {as_of}), and the week's coupon
 auctions scored as in section 2, the auctions an alert named highlighted.</p>
@@ -228,26 +225,46 @@ auctions scored as in section 2, the auctions an alert named highlighted.</p>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <title>Treasury stress report, {as_of}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 900px; color: #1a202c; }}
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 1.5rem; max-width: 1400px; color: #1a202c; }}
 h1 {{ font-size: 1.6rem; }} h2 {{ border-bottom: 2px solid #2b6cb0; padding-bottom: .2rem; }}
 table {{ border-collapse: collapse; font-size: .85rem; margin: .8rem 0; width: 100%; }}
-th, td {{ border-bottom: 1px solid #e2e8f0; padding: .25rem .4rem; text-align: right; }}
+th, td {{ border-bottom: 1px solid #e2e8f0; padding: .3rem .5rem; text-align: right; vertical-align: top; }}
+th {{ font-weight: 600; vertical-align: bottom; }}
+td {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
 th:first-child, td:first-child, td:nth-child(2) {{ text-align: left; }}
+/* A figure's inputs go on a second line, muted, and may wrap; the figure and the dates never do. */
+td small {{ display: block; white-space: normal; font-size: .75rem; color: #718096; }}
 tr.weak {{ background: #fff5f5; }} small {{ color: #4a5568; }} figure {{ margin: 1rem 0; }}
-figcaption {{ font-size: .8rem; color: #4a5568; }} .sample {{ background: #fefcbf; padding: .3rem .6rem; font-weight: 600; }}
+figure svg {{ max-width: 100%; height: auto; }}
+figcaption {{ font-size: .8rem; color: #4a5568; }} .sample {{ background: #fefcbf; padding: .3rem .6rem; }}
+.hosts {{ color: #4a5568; font-size: .85rem; }}
+.tag {{ font-size: .7rem; font-weight: 600; vertical-align: middle; margin-left: .6rem; padding: .1rem .4rem;
+  border-radius: .2rem; background: #fefcbf; color: #744210; text-transform: uppercase; letter-spacing: .03em; }}
+@media print {{
+  body {{ max-width: none; margin: 0; padding: 0; }}
+  section {{ break-before: page; }} section:first-of-type {{ break-before: auto; }}
+  figure, table, h3 {{ break-inside: avoid; }}
+}}
 .reading {{ font-size: .95rem; }} .held-back {{ background: #fed7d7; padding: .3rem .6rem; }}
 </style></head>
 <body data-charts="{len(svgs)}">
 <h1>Treasury stress report, {as_of}</h1>
-{label}
+{banner}
 {_held_back_notice(serving)}
 <p>From the serving file's marts ({html.escape(serving.name)}), built {time.strftime("%Y-%m-%d %H:%M")}.</p>
 {"".join(sections)}
 <script>
-// The browser test reads this: every chart present with a size once the page has laid out.
+// The browser tests read these once the page has laid out: every chart present with a size, and how many table
+// cells that hold a date print it on more than one line (a date's text split over two lines' boxes).
 window.addEventListener("load", () => {{
   const sized = [...document.querySelectorAll("figure svg")].filter(s => s.getBoundingClientRect().width > 0);
   document.body.dataset.chartsRendered = String(sized.length);
+  const dates = [...document.querySelectorAll("td")].map(td => td.firstChild)
+    .filter(n => n && n.nodeType === Node.TEXT_NODE && /^\\d{{4}}-\\d{{2}}-\\d{{2}}/.test(n.textContent.trim()));
+  const wrapped = dates.filter(n => {{ const r = document.createRange(); r.selectNodeContents(n);
+    return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size > 1; }});
+  document.body.dataset.dateCells = String(dates.length);
+  document.body.dataset.dateCellsWrapped = String(wrapped.length);
 }});
 </script>
 </body></html>
@@ -276,6 +293,25 @@ full report.</p>
     path.write_text(page, encoding="utf-8")
     headline = {"week ending": "none yet", "composite stress score": "n/a", "stress flag": "n/a"}
     return Report(path, [], headline, time.perf_counter() - started, path.stat().st_size)
+
+
+SAMPLE_BANNER = (
+    'Sample data: synthetic figures from the built-in emulator, not market data (README, "Sample mode"). '
+    "Every section below is drawn from it."
+)
+
+
+def _provenance(sample: bool, hosts: tuple[str, ...], mirror: bool) -> tuple[str, str]:
+    """(the line at the top of the page, the tag on each section's title) for where the figures came from."""
+    if sample:
+        return f'<p class="sample">{html.escape(SAMPLE_BANNER)}</p>', '<span class="tag">sample data</span>'
+    named = html.escape(", ".join(hosts))
+    if mirror:
+        return (
+            f'<p class="sample">Not read from the public APIs: from {named}.</p>',
+            '<span class="tag">not the public APIs</span>',
+        )
+    return (f'<p class="hosts">Data from {named}.</p>' if hosts else ""), ""
 
 
 def _held_back_notice(serving: Path) -> str:

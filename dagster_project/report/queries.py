@@ -49,7 +49,7 @@ def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
             ),
             "board_history": _frame(
                 con,
-                """select week_ending, composite_stress_score, auction_demand_z, yield_moves_z,
+                """select week_ending, composite_stress_score, is_stress_week, auction_demand_z, yield_moves_z,
                           leveraged_deleveraging_z, foreign_selling_z, dealer_balance_sheet_z, funding_z,
                           foreign_official_selling_z
                    from marts.mart_treasury_stress_weekly where week_ending > ?::date - interval 2 year
@@ -66,7 +66,7 @@ def load(serving: Path, as_of: date) -> dict[str, pd.DataFrame]:
             # Flagged weeks of the board's two years, newest first, with what fired in each week and its auctions.
             "episodes": _frame(
                 con,
-                """select week_ending, composite_stress_score, auction_demand_z, yield_moves_z,
+                """select week_ending, composite_stress_score, is_stress_week, auction_demand_z, yield_moves_z,
                           leveraged_deleveraging_z, foreign_selling_z, dealer_balance_sheet_z, funding_z,
                           foreign_official_selling_z
                    from marts.mart_treasury_stress_weekly where is_stress_week

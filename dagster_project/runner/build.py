@@ -105,8 +105,9 @@ class RunSummary:
         if self.mart_rows:
             held = {s.table_name: s for s in self.held_back}
             lines.append("  marts:")
+            width = max(len(name) for name in self.mart_rows) + 2  # columns stay aligned whatever the names
             for name, rows in self.mart_rows.items():
-                line = f"    marts.{name:<36}{rows:>10,} rows"
+                line = f"    marts.{name:<{width}}{rows:>10,} rows"
                 if name in held:
                     line += f"  HELD BACK at {held[name].data_as_of or 'no earlier version'}"
                 lines.append(line)

@@ -56,7 +56,39 @@ def test_the_board_shows_the_flagged_week_with_the_marts_figures(april_report, s
     assert [row[0] for row in board] == ["2025-04-11", "2025-04-04", "2025-03-28", "2025-03-21", "2025-03-14"]
     assert board[0][1] == f"{score:.2f}" and board[0][2] == "STRESS"
     assert board[0][3].startswith(f"{auction_z:.2f}") and board[0][4].startswith(f"{yields_z:.2f}")
-    assert page.count("SAMPLE DATA: not read from the public APIs") == 8  # the top and every section
+    # Said once at the top, a small tag on each of the seven sections, and no emulator URL anywhere.
+    assert page.count(report.SAMPLE_BANNER.split(":")[0]) == 1 and page.count('<span class="tag">sample data') == 7
+    assert "127.0.0.1" not in page and "localhost" not in page
+
+
+def test_the_board_chart_draws_the_composite_strong_and_the_components_as_panels(april_report):
+    """Issue 24: the composite is the one strong line (at least twice any component's width), each component its own
+    panel, the flagged weeks shaded and April 2025 named."""
+    page = april_report.path.read_text()
+    figure = page.split('<figure id="chart-board">')[1].split("</figure>")[0]
+    lines = [
+        [float(w) for w in re.findall(r'stroke-width="([0-9.]+)"', group)]
+        for group in re.findall(r'<g class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', figure, flags=re.S)
+    ]
+    widths = sorted(max(group) for group in lines if group)
+    assert len(widths) == 8, widths  # the composite and seven component panels
+    assert widths[-1] >= 2 * widths[-2], widths
+    assert ">Apr 2025<" in figure
+    assert figure.count('class="mark-rect role-mark') >= 2  # shading on the composite and on the panels
+    tails = page.split('<figure id="chart-tails">')[1].split("</figure>")[0]
+    assert all(f">{term}<" in tails for term in ("2-Year", "5-Year", "10-Year", "30-Year"))  # one panel per term
+
+
+def test_the_page_reads_as_the_public_apis_or_a_mirror_without_the_sample_label(sample_build, tmp_path):
+    public = report.build(sample_build.serving, tmp_path / "public", EPISODE, sample=False, hosts=("api.example.gov",))
+    page = public.path.read_text()
+    assert "Data from api.example.gov." in page and report.SAMPLE_BANNER.split(":")[0] not in page
+    assert 'class="tag"' not in page
+    mirror = report.build(
+        sample_build.serving, tmp_path / "mirror", EPISODE, sample=False, hosts=("mirror.desk:8080",), mirror=True
+    )
+    page = mirror.path.read_text()
+    assert page.count("mirror.desk:8080") == 1 and page.count('<span class="tag">not the public APIs') == 7
 
 
 def test_the_scorecard_lists_the_last_20_coupon_auctions_with_the_april_3_year(april_report, sample_build):
@@ -249,6 +281,16 @@ def test_chromium_renders_every_chart_offline(april_report, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     body = re.search(r"<body([^>]*)>", dom.stdout)[1]
     assert 'data-charts="10"' in body and 'data-charts-rendered="10"' in body, body
+    # At 1,400 px (and at the 1,000 px of this window) no table cell prints its date over two lines.
+    assert int(re.search(r'data-date-cells="(\d+)"', body)[1]) > 25, body
+    assert 'data-date-cells-wrapped="0"' in body, body
+    wide = subprocess.run(
+        [*_headless(chromium, tmp_path / "wide-netlog.json"), "--window-size=1400,5200", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert 'data-date-cells-wrapped="0"' in re.search(r"<body([^>]*)>", wide.stdout)[1]
     assert _page_requests(tmp_path / "netlog.json") == []  # the report asked for nothing
     shot = tmp_path / "report.png"
     subprocess.run(

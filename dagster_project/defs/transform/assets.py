@@ -28,7 +28,7 @@ from dagster_project.lib.build_status import (
     relation_statuses,
 )
 from dagster_project.lib.changes import full_refresh_reason
-from dagster_project.lib.dbt import DBT_PROJECT, load_manifest, prepare_manifest
+from dagster_project.lib.dbt import DBT_PROJECT, column_schemas, describe_test, load_manifest, prepare_manifest
 from dagster_project.lib.warehouse import Warehouse
 from ingestion.registry import SUITES
 
@@ -42,6 +42,13 @@ def prune_target(invocation) -> None:
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        # A check the UI can explain: the test in words, where dbt has no description for it.
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
         if dbt_resource_props["resource_type"] == "seed":
             return "reference_data"
@@ -140,6 +147,8 @@ def warehouse_models() -> dg.AssetsDefinition:
             if isinstance(e, dg.Output)
         }
         counts = warehouse.row_counts(relations.values())
+        # Each relation's columns with their types (and dbt's descriptions): the asset page's column list.
+        schemas = column_schemas(warehouse.target, relations.values())
         # The run's settings and the cut-offs its marts were cut at, on every mart (computed once, by the resource).
         settings_metadata = {f"treasury/{k}": v for k, v in warehouse.describe().items()}
         for event in events:
@@ -147,6 +156,8 @@ def warehouse_models() -> dg.AssetsDefinition:
                 extra = {}
                 if relations[event.output_name] in counts:
                     extra["dagster/row_count"] = counts[relations[event.output_name]]
+                if relations[event.output_name] in schemas:
+                    extra["dagster/column_schema"] = schemas[relations[event.output_name]]
                 model = relations[event.output_name][1]
                 if model in unit_tests:
                     extra[UNIT_TEST_METADATA] = dg.MetadataValue.json(unit_tests[model])
