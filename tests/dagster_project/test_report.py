@@ -333,3 +333,22 @@ def test_the_report_opens_with_the_marts_held_back_and_why(sample_build, tmp_pat
     assert f"<code>fct_debt_outstanding_daily</code> as of 2025-06-27: {reason}" in notice
     assert "<code>fct_marketable_debt_monthly</code> as of 2025-06-27" in notice
     assert page.index('class="held-back"') < page.index('<section id="board">')
+
+
+def test_the_board_chart_draws_without_a_flagged_week_and_names_runs_of_weeks():
+    """Two years with no stress week still draw (nothing shaded); consecutive flagged weeks are one named run."""
+    import pandas as pd
+    import vl_convert as vlc
+
+    from dagster_project.report import charts
+
+    weeks = pd.date_range("2025-01-03", periods=60, freq="W-FRI")
+    history = pd.DataFrame(
+        {"week_ending": weeks, "composite_stress_score": 1.0, "is_stress_week": False}
+        | {column: 0.5 for column in charts.COMPONENTS}
+    )
+    svg = vlc.vegalite_to_svg(charts._board_chart(history, 800).to_json())
+    assert svg.count('class="mark-line role-mark') == 8 and 'class="mark-text' in svg
+    history.loc[[10, 11, 12, 40], "is_stress_week"] = True  # 14-28 March 2025, and 3 October 2025
+    episodes = charts.flagged_episodes(history)
+    assert list(episodes["label"]) == ["Mar 2025", "Oct 2025"] and list(episodes["weeks"]) == [3, 1]
