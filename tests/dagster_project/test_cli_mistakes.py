@@ -160,7 +160,9 @@ def _interrupt_after(
     while port is not None and not _listening(port) and time.monotonic() < deadline:
         time.sleep(0.5)  # the UI is up: Ctrl-C reaches dg dev, its webserver and daemon as well
     os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    # `treasury dev` gives dg dev 30 s after Ctrl-C and 30 s more after SIGTERM before SIGKILL (cli._stop_group): on a
+    # machine busy with other builds its shutdown has taken more than a minute.
+    out, err = process.communicate(timeout=150)
     return process.returncode, "".join(seen) + out, err
 
 
