@@ -97,8 +97,10 @@ def test_the_report_is_written_where_the_real_payloads_leave_gaps(replay_build):
     assert curve.count("No data in this period in the serving file.") == 2
     positioning = page.split('<section id="positioning">')[1].split("</section>")[0]
     assert "No data in this period" not in positioning and positioning.count("<svg") == 2
-    # The replay server stands in for the public hosts: the report says the data did not come from them.
-    assert page.count("SAMPLE DATA: not read from the public APIs (http://127.0.0.1:") == 8
+    # The replay server stands in for the public hosts: the report says once that the data did not come from them,
+    # naming the host, and tags every section; it is not the emulator's sample.
+    assert page.count("Not read from the public APIs: from 127.0.0.1:") == 1
+    assert page.count('<span class="tag">not the public APIs') == 7 and "Sample data:" not in page
 
 
 def test_every_warning_names_its_reason(replay_build):
