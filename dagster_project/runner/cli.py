@@ -8,7 +8,6 @@ through dlt's configuration (`SOURCES__<NAME>__BASE_URL`). The loading code neve
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import signal
 import subprocess
@@ -517,18 +516,7 @@ def _check_settings(args: argparse.Namespace) -> None:
                 ) from exc
 
 
-def _return_large_blocks() -> None:
-    """glibc: blocks of 128 KiB and more are mapped and unmapped on their own, and free memory at the heap's top goes
-    back at once. By default glibc raises that threshold as large blocks are freed (up to 32 MiB), so a load's
-    transient JSON pages stay in the process through the transform: about 40 MB of a build's peak."""
-    with suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 128 * 1024)  # M_TRIM_THRESHOLD
-
-
 def main(argv: list[str] | None = None) -> int:
-    _return_large_blocks()
     settings.load_dotenv()
     args = build_parser().parse_args(argv)
     try:
