@@ -201,7 +201,8 @@ def log_file_path(folder: Path) -> Path:
 
 def release_memory() -> None:
     """Give back to the system what the loads freed: Python's garbage, Arrow's pool and the C heap's free pages. The
-    dbt child starts next; without this the build process kept ~300 MB more through the transform."""
+    dbt child starts next. Measured with the emulator's caches dropped too: the build process held 905 MB during dbt
+    before, 704 MB after."""
     gc.collect()
     pa.default_memory_pool().release_unused()
     with suppress(OSError, AttributeError):  # glibc only
