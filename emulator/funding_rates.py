@@ -23,6 +23,8 @@ import numpy as np
 
 from emulator.policy import IORB_START, iorb, rrp_rate, target_range
 from ingestion.calendar import federal_holidays, is_business_day
+from ingestion.common.source import published_through
+from ingestion.funding_rates.releases import OPERATION_RESULTS_AT
 
 SECURED_START = date(2018, 4, 2)
 UNSECURED_START = date(2016, 3, 1)
@@ -351,7 +353,9 @@ def route(emulator, path: str, params: dict[str, str]):
             return 404, "text/plain", f"no such rate: {family}/{rate_type}".encode()
         return 200, JSON, render_rates(search(rates[rate_type], "effectiveDate", start, end))
     if parts[:4] == ["rp", "all", "all", "results"]:
-        operations = repo_operations(emulator.as_of)
+        # The day's operations are done and published by OPERATION_RESULTS_AT, later than the rates of the day before.
+        at = emulator.requested_at
+        operations = repo_operations(published_through(at, OPERATION_RESULTS_AT) if at else emulator.as_of)
         if parts[4:] == ["search"]:
             return 200, JSON, render_operations(search(operations, "operationDate", start, end))
         if len(parts) == 6 and parts[4] == "last" and parts[5].isdigit():

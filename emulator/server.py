@@ -14,8 +14,8 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from functools import cache
 from importlib import import_module
 from socketserver import ThreadingMixIn
@@ -24,7 +24,9 @@ from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from emulator import fiscaldata, socrata
-from ingestion.registry import NAMES
+from ingestion.common.source import published_through
+from ingestion.registry import NAMES, SOURCES
+from ingestion.settings import END_OF_DAY, NEW_YORK, now_in_new_york
 from ingestion.settings import as_of as default_as_of
 
 
@@ -54,12 +56,30 @@ def default_scale() -> int:
 @dataclass
 class Emulator:
     as_of: date = field(default_factory=default_as_of)
+    # The time of day on `as_of` (New York) the data is served as of: each source's day D only once its publication
+    # time on D has passed (ingestion/<source>/releases.py PUBLISHED_AT), as the public hosts do. END_OF_DAY: all of
+    # `as_of`'s publications; None: live, the date and time of each request (a long-running `treasury dev`).
+    clock: time | None = END_OF_DAY
     # How many times the sample's cross-section to serve (see default_scale).
     scale: int = field(default_factory=default_scale)
     # Publish revised releases (a corrected CFTC week, a TIC benchmark revision) for vintage tests.
     revised: bool = False
     # Extra fields added to every auctions_query record, to emulate schema drift upstream.
     drift_fields: dict[str, str] = field(default_factory=dict)
+    # Set on the view one source's request is answered from (as_of is then its last publication day): the moment.
+    requested_at: datetime | None = None
+
+    @property
+    def moment(self) -> datetime:
+        if self.clock is None:
+            return now_in_new_york()
+        return datetime.combine(self.as_of, self.clock, NEW_YORK)
+
+    def serving(self, source: str) -> Emulator:
+        """The view a source's endpoints answer from: as of its last publication day whose time has passed."""
+        moment = self.moment
+        day = published_through(moment, SOURCES[source].published_at)
+        return replace(self, as_of=day, clock=END_OF_DAY, requested_at=moment)
 
     # --- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -82,9 +102,9 @@ class Emulator:
         return [body]
 
     def _route(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes | tuple[bytes, dict[str, str]]]:
-        for module in source_modules().values():
+        for name, module in source_modules().items():
             if path.startswith(module.BASE_PATH):
-                answer = module.route(self, path, params)
+                answer = module.route(self.serving(name), path, params)
                 if answer is not None:
                     return answer
         return 404, "text/plain", f"no such endpoint: {path}".encode()

@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 from contextlib import ExitStack
-from datetime import date
+from datetime import date, datetime
 
 from ingestion import settings
 from ingestion.common.warehouse import Target
@@ -19,11 +19,14 @@ from ingestion.pipelines import PUBLIC_APIS, run_ingest
 from ingestion.registry import NAMES
 
 
-def parse_date(text: str) -> date:
+def parse_date(text: str) -> datetime:
+    """`--as-of`: a date (its end) or a New York time, as TREASURY_AS_OF takes them."""
     try:
-        return date.fromisoformat(text)
+        return settings.parse_point_in_time(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a date (YYYY-MM-DD) nor a New York time (YYYY-MM-DDTHH:MM)"
+        ) from exc
 
 
 def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +46,11 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--as-of", type=parse_date, metavar="YYYY-MM-DD", help=f"treat this date as today (also ${settings.AS_OF_ENV})"
+        "--as-of",
+        type=parse_date,
+        metavar="YYYY-MM-DD[THH:MM]",
+        help=f"treat this date (its end) or New York time as now (also ${settings.AS_OF_ENV}): a source's data of a "
+        "day is used only after its publication time that day",
     )
     parser.add_argument(
         "--warehouse",
@@ -132,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingestion: {exc}", file=sys.stderr)
         return 2
     try:
-        return ingest(args, warehouse, args.as_of or settings.as_of())
+        return ingest(args, warehouse, (args.as_of or settings.point_in_time()).date())
     except KeyboardInterrupt:
         print("ingestion: interrupted (Ctrl-C); a source that had not finished loaded nothing", file=sys.stderr)
         return 130

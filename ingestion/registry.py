@@ -7,11 +7,12 @@ source, its raw tables' expectations, its release calendar and its refresh sched
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from importlib import import_module
 
 from ingestion.common.expectations import RawTableSuite
 from ingestion.common.source import Source
+from ingestion.settings import END_OF_DAY, NEW_YORK
 
 NAMES = (
     "treasury_auctions",
@@ -40,9 +41,13 @@ def source(name: str) -> Source:
         raise ValueError(f"unknown source {name!r}; choose from {', '.join(NAMES)}") from None
 
 
-def point_in_time_cutoffs(as_of: date) -> dict[str, str]:
-    """The last date of each kind a build as of `as_of` may contain (the dbt vars the staging models filter on)."""
-    cutoffs = {"as_of": as_of.isoformat()}
+def point_in_time_cutoffs(moment: datetime | date) -> dict[str, str]:
+    """The last date of each kind a build at `moment` (New York) may contain: the dbt vars the staging models filter
+    on. `as_of` is the build's day; each source's `<name>_published_through` is that day once the source's
+    publication time has passed, else the day before (a curve published at 18:00 is not in a build at 10:23)."""
+    if not isinstance(moment, datetime):  # a date: its end, everything published on it
+        moment = datetime.combine(moment, END_OF_DAY, NEW_YORK)
+    cutoffs = {"as_of": moment.date().isoformat()}
     for declared in SOURCES.values():
-        cutoffs.update(declared.cutoffs(as_of))
+        cutoffs.update(declared.point_in_time_cutoffs(moment))
     return cutoffs

@@ -8,12 +8,14 @@ are in `.dlt/config.toml`, which `use_project_dlt_config` makes dlt read from an
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
+# A point in time given as a date means the end of that day: everything published on it.
+END_OF_DAY = time.max
 
 # The warehouse the pipeline builds (dlt, dbt and Dagster all read this one variable): a DuckDB file (the embedded
 # default), or `ducklake:<catalog>` for the lakehouse (ingestion/common/lake.py).
@@ -25,7 +27,8 @@ LAKE_DATA_PATH_ENV = "TREASURY_LAKE_DATA_PATH"
 SERVING_ENV = "TREASURY_SERVING"
 # Sample mode: run every source against the built-in API emulator instead of the public hosts.
 SAMPLE_ENV = "TREASURY_SAMPLE"
-# The date the run treats as today (the emulator's data horizon and the end of every fetch range).
+# The point in time the run treats as now: a date (its end) or a New York time; the emulator's data horizon, the end
+# of every fetch range and the point-in-time cut-offs (a source's day D only after its publication time on D).
 AS_OF_ENV = "TREASURY_AS_OF"
 
 
@@ -59,18 +62,55 @@ def sample_mode() -> bool:
     return os.environ.get(SAMPLE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def parse_as_of(raw: str) -> date:
-    """An as-of date as TREASURY_AS_OF or --as-of gives it (YYYY-MM-DD), or an error that names the variable."""
+def parse_point_in_time(raw: str) -> datetime:
+    """A point in time as TREASURY_AS_OF or --as-of gives it: `YYYY-MM-DD` (the end of that day: everything
+    published on it) or `YYYY-MM-DDTHH:MM` (New York time; a UTC offset may follow), or an error that names the
+    variable. Returned in New York time."""
+    text = raw.strip()
     try:
-        return date.fromisoformat(raw.strip())
+        if len(text) == len("YYYY-MM-DD"):
+            return datetime.combine(date.fromisoformat(text), END_OF_DAY, NEW_YORK)
+        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError as exc:
-        raise ValueError(f"{AS_OF_ENV}={raw!r} is not a date (YYYY-MM-DD)") from exc
+        raise ValueError(
+            f"{AS_OF_ENV}={raw!r} is neither a date (YYYY-MM-DD) nor a New York time (YYYY-MM-DDTHH:MM)"
+        ) from exc
+    return moment.replace(tzinfo=NEW_YORK) if moment.tzinfo is None else moment.astimezone(NEW_YORK)
+
+
+def format_point_in_time(moment: datetime) -> str:
+    """The inverse of parse_point_in_time: `YYYY-MM-DD` for the end of a day, else `YYYY-MM-DDTHH:MM[:SS]`."""
+    moment = moment.astimezone(NEW_YORK)
+    if moment.time() == END_OF_DAY:
+        return moment.date().isoformat()
+    return moment.replace(tzinfo=None).isoformat(timespec="minutes" if moment.second == 0 else "seconds")
+
+
+def describe_point_in_time(moment: datetime) -> str:
+    """For people: `2026-12-04` (end of day) or `2026-12-04 10:23 New York`."""
+    text = format_point_in_time(moment)
+    return text if "T" not in text else f"{text.replace('T', ' ')} New York"
+
+
+def parse_as_of(raw: str) -> date:
+    """The day of a point in time as TREASURY_AS_OF or --as-of gives it."""
+    return parse_point_in_time(raw).date()
+
+
+def now_in_new_york() -> datetime:
+    return datetime.now(NEW_YORK).replace(second=0, microsecond=0)
+
+
+def point_in_time() -> datetime:
+    """TREASURY_AS_OF if set, otherwise now in New York (the sources' publication clock), to the minute. A source's
+    data of day D is used only once its publication time on D has passed (ingestion/<source>/releases.py)."""
+    raw = os.environ.get(AS_OF_ENV, "").strip()
+    return parse_point_in_time(raw) if raw else now_in_new_york()
 
 
 def as_of() -> date:
-    """TREASURY_AS_OF if set, otherwise today's date in New York (the sources' publication clock)."""
-    raw = os.environ.get(AS_OF_ENV, "").strip()
-    return parse_as_of(raw) if raw else datetime.now(NEW_YORK).date()
+    """The day of point_in_time(): TREASURY_AS_OF's date, otherwise today's date in New York."""
+    return point_in_time().date()
 
 
 def load_dotenv(path: Path | None = None) -> bool:

@@ -8,10 +8,13 @@ folder: no example data, no analytics, and the browser resolves no host but 127.
    (bi/superset/stress_board/: database, datasets, charts, dashboard), so the bundle a user imports is the one tested;
 2. adds every mart as a dataset and syncs its columns through Superset's REST API (SQLAlchemy's inspector over
    duckdb-engine and DuckDB 1.x), checking each mart's columns and their descriptions against the serving file;
-3. runs the stress board's chart query (composite stress score by week) through the chart-data API and compares
-   the values with DuckDB's;
+3. runs the stress board's chart query (composite stress score by week) and the components heatmap's (its virtual
+   dataset, weeks x components) through the chart-data API and compares the values with DuckDB's;
 4. logs headless Chromium in and saves screenshots of the composite chart and of the dashboard
-   (data/bi-check/*.png), checking that each chart rendered (a non-blank canvas).
+   (data/bi-check/*.png), checking that each chart rendered (a non-blank canvas), that no chart shows a warning icon
+   and that no date is shown with a 00:00:00 time;
+5. saves the HTML report beside the serving file as a person sees it, for a person to look at: its first screen and
+   whole page at 1,400 px and the PDF Chromium prints (data/bi-check/report_*.png, report.pdf).
 
 It never fakes success: an install that fails (a later Superset, no network to the registry) stops the script with the
 installer's message, and any mismatch is a non-zero exit. `--export` rebuilds the bundle from the charts defined here
@@ -50,7 +53,9 @@ DATABASE_NAME = "treasury_serving"
 # The bundle's database URI; the import puts the serving file's own URI in its place.
 URI_PLACEHOLDER = "duckdb:////path/to/data/serving.duckdb?access_mode=read_only"
 DASHBOARD_TITLE = "Treasury stress board"
-STRESS_CHART = "Composite stress score and components by week"
+STRESS_CHART = "Composite stress score by week"
+COMPONENTS_CHART = "Stress components by week (z-score; red is stress)"
+AUCTIONS_CHART = "Coupon auctions, last quarter: tail proxy (bp)"
 ADMIN = {"username": "admin", "password": secrets.token_urlsafe(12)}
 
 
@@ -199,6 +204,11 @@ class Superset:
 
 
 # --- what the board shows -----------------------------------------------------------------------------------------
+# The flag threshold, var('stress_flag_threshold') in dbt/dbt_project.yml.
+FLAG_THRESHOLD = 3.0
+COMPONENTS_DATASET = "stress_components_weekly"
+
+
 def _metric(column: str, label: str) -> dict:
     return {"expressionType": "SQL", "sqlExpression": f"MAX({column})", "label": label}
 
@@ -213,8 +223,44 @@ def _time_filter(column: str, time_range: str) -> dict:
     }
 
 
+def _level(name: str, value: float, color: str) -> dict:
+    """A horizontal reference line (a formula annotation: dashed, not a series, so never in the legend)."""
+    return {
+        "name": name,
+        "annotationType": "FORMULA",
+        "sourceType": "",
+        "value": str(value),
+        "overrides": {},
+        "show": True,
+        "showLabel": True,
+        "titleColumn": "",
+        "descriptionColumns": [],
+        "timeColumn": "",
+        "intervalEndColumn": "",
+        "color": color,
+        "opacity": "",
+        "style": "dashed",
+        "width": 2,
+        "showMarkers": False,
+        "hideLine": False,
+    }
+
+
+def components_sql() -> str:
+    """The board's components, one row per week and component (a heatmap needs them long): the report's seven, by
+    the names the report gives them."""
+    from dagster_project.report.charts import COMPONENTS
+
+    return "\nunion all\n".join(
+        f"select week_ending, '{label}' as component, {column} as z from marts.mart_treasury_stress_weekly"
+        for column, label in COMPONENTS.items()
+    )
+
+
 def chart_definitions() -> list[dict]:
-    """The stress board's three charts, as Superset chart params (dataset -> params)."""
+    """The stress board's four charts, as Superset chart params (dataset -> params): the composite alone with its
+    flag line; the components as a heatmap of weeks x components below it (same two years); the long yields against
+    5% on an axis fitted to them; the recent coupon auctions."""
     return [
         {
             "name": STRESS_CHART,
@@ -223,24 +269,46 @@ def chart_definitions() -> list[dict]:
                 "viz_type": "echarts_timeseries_line",
                 "x_axis": "week_ending",
                 "time_grain_sqla": None,
-                "metrics": [
-                    _metric("composite_stress_score", "composite stress score"),
-                    _metric("auction_demand_z", "auction demand z"),
-                    _metric("yield_moves_z", "yield moves z"),
-                    _metric("leveraged_deleveraging_z", "leveraged deleveraging z"),
-                    _metric("foreign_selling_z", "foreign selling z"),
-                    _metric("dealer_balance_sheet_z", "dealer balance sheet z"),
-                    _metric("funding_z", "funding z"),
-                    _metric("foreign_official_selling_z", "foreign official selling z"),
-                    # The flag threshold, var('stress_flag_threshold') in dbt/dbt_project.yml.
-                    {"expressionType": "SQL", "sqlExpression": "MAX(3.0)", "label": "flag threshold (3.0)"},
-                ],
+                "metrics": [_metric("composite_stress_score", "composite stress score")],
                 "groupby": [],
                 "adhoc_filters": [_time_filter("week_ending", "Last 2 years")],
+                "annotation_layers": [_level(f"flag at {FLAG_THRESHOLD:g}", FLAG_THRESHOLD, "#d62728")],
                 "row_limit": 10000,
-                "show_legend": True,
+                "show_legend": False,
                 "rich_tooltip": True,
-                "y_axis_title": "z-score",
+                "tooltipTimeFormat": "%Y-%m-%d",
+                "x_axis_time_format": "smart_date",
+                "y_axis_title": "composite (z units)",
+                "y_axis_title_position": "Left",
+                "color_scheme": "supersetColors",
+            },
+        },
+        {
+            "name": COMPONENTS_CHART,
+            "table": COMPONENTS_DATASET,
+            "sql": components_sql(),
+            "params": {
+                "viz_type": "heatmap_v2",
+                "x_axis": "week_ending",
+                "time_grain_sqla": None,
+                "groupby": "component",
+                "metric": _metric("z", "z-score"),
+                "adhoc_filters": [_time_filter("week_ending", "Last 2 years")],
+                "row_limit": 10000,
+                "linear_color_scheme": "schemeYlOrRd",
+                # Red is stress: 0 and below the palest, the flag level (3) and above the darkest.
+                "value_bounds": [0, FLAG_THRESHOLD],
+                "normalize_across": "heatmap",
+                "legend_type": "continuous",
+                "show_legend": True,
+                "show_values": False,
+                "sort_x_axis": "alpha_asc",
+                "sort_y_axis": "alpha_asc",
+                "x_axis_time_format": "%Y-%m-%d",
+                "xscale_interval": 8,
+                "y_axis_format": ".1f",
+                "left_margin": "auto",
+                "bottom_margin": "auto",
             },
         },
         {
@@ -253,17 +321,22 @@ def chart_definitions() -> list[dict]:
                 "metrics": [
                     _metric("yield_10y_pct", "10-year yield (%)"),
                     _metric("yield_30y_pct", "30-year yield (%)"),
-                    {"expressionType": "SQL", "sqlExpression": "MAX(5.0)", "label": "5%"},
                 ],
                 "groupby": [],
                 "adhoc_filters": [_time_filter("curve_date", "Last year")],
+                "annotation_layers": [_level("5%", 5.0, "#7f7f7f")],
                 "row_limit": 10000,
                 "show_legend": True,
+                "tooltipTimeFormat": "%Y-%m-%d",
+                # The axis fits the yields (about 4% to 5.5%), not 0 to 6: the moves are what the chart is for.
+                "truncateYAxis": True,
+                "y_axis_bounds": [None, None],
+                "y_axis_format": ".2f",
                 "y_axis_title": "%",
             },
         },
         {
-            "name": "Recent coupon auctions: tail proxy (bp)",
+            "name": AUCTIONS_CHART,
             "table": "fct_auctions",
             "params": {
                 "viz_type": "table",
@@ -285,9 +358,23 @@ def chart_definitions() -> list[dict]:
                         "operator": "IN",
                         "comparator": ["Note", "Bond"],
                         "expressionType": "SIMPLE",
-                    }
+                    },
+                    # The last quarter's coupon auctions (about 30) under a row limit they never reach: a limit
+                    # the rows hit puts Superset's "rows limited" warning on the chart.
+                    _time_filter("auction_date", "Last quarter"),
                 ],
-                "row_limit": 20,
+                "row_limit": 1000,
+                "server_pagination": False,
+                "page_length": 0,
+                "table_timestamp_format": "%Y-%m-%d",
+                "include_search": False,
+                "show_cell_bars": True,
+                "column_config": {
+                    "tail_proxy_prior_close_bp": {"d3NumberFormat": ".1f"},
+                    "tail_proxy_prior_close_bp_z_prior_12": {"d3NumberFormat": ".2f"},
+                    "bid_to_cover_recomputed": {"d3NumberFormat": ".2f"},
+                    "indirect_share_pct": {"d3NumberFormat": ".1f"},
+                },
             },
         },
     ]
@@ -329,15 +416,17 @@ def import_bundle(api: Superset, serving: Path) -> None:
     say(f"imported {BUNDLE.relative_to(ROOT)}: database {DATABASE_NAME} -> {registered}")
 
 
-def dataset_for(api: Superset, database_id: int, table: str) -> int:
-    """The id of the dataset for marts.<table> on this database, created if there is none."""
+def dataset_for(api: Superset, database_id: int, table: str, sql: str | None = None) -> int:
+    """The id of the dataset for marts.<table> on this database (or of the virtual dataset `table` defined by
+    `sql`), created if there is none."""
     found = api.call(
         "get", "dataset/", params={"q": f"(filters:!((col:table_name,opr:eq,value:'{table}')),page_size:100)"}
     )["result"]
     mine = [d["id"] for d in found if d["database"]["id"] == database_id]
     if mine:
         return mine[0]
-    return api.call("post", "dataset/", json={"database": database_id, "schema": "marts", "table_name": table})["id"]
+    definition = {"database": database_id, "schema": "marts", "table_name": table}
+    return api.call("post", "dataset/", json={**definition, **({"sql": sql} if sql else {})})["id"]
 
 
 def sync_marts(api: Superset, serving: Path) -> dict[str, int]:
@@ -358,6 +447,20 @@ def sync_marts(api: Superset, serving: Path) -> dict[str, int]:
         ids[mart] = dataset_id
         say(f"dataset marts.{mart}: {len(physical)} columns synced, all described")
     return ids
+
+
+def _day(value) -> str:
+    """A date as Superset's chart-data API returns it (epoch milliseconds, or ISO text), as YYYY-MM-DD."""
+    return time.strftime("%Y-%m-%d", time.gmtime(value / 1000)) if isinstance(value, (int, float)) else value[:10]
+
+
+def _compare(what: str, got: dict, expected: dict, unit: str) -> None:
+    """Superset's values against DuckDB's, key by key, to 1e-9."""
+    if not expected or set(got) != set(expected):
+        fail(f"{what}: {len(got)} {unit} from Superset, {len(expected)} from DuckDB")
+    off = [k for k in expected if abs(Decimal(str(got[k])) - Decimal(str(expected[k]))) > Decimal("1e-9")]
+    if off:
+        fail(f"{what} differs from DuckDB in {off[:5]}")
 
 
 def check_chart_query(api: Superset, dataset_id: int, serving: Path) -> int:
@@ -388,18 +491,43 @@ def check_chart_query(api: Superset, dataset_id: int, serving: Path) -> int:
         "result_format": "json",
         "result_type": "full",
     }
-    result = api.call("post", "chart/data", json=query)["result"][0]
-    got = {}
-    for row in result["data"]:
-        week = row["week_ending"]
-        week = time.strftime("%Y-%m-%d", time.gmtime(week / 1000)) if isinstance(week, (int, float)) else week[:10]
-        got[week] = row["composite"]
-    if not expected or set(got) != set(expected):
-        fail(f"chart query: {len(got)} weeks from Superset, {len(expected)} from DuckDB")
-    off = [w for w in expected if abs(Decimal(str(got[w])) - Decimal(str(expected[w]))) > Decimal("1e-9")]
-    if off:
-        fail(f"chart query: composite differs from DuckDB in weeks {off[:5]}")
+    rows = api.call("post", "chart/data", json=query)["result"][0]["data"]
+    got = {_day(row["week_ending"]): row["composite"] for row in rows}
+    _compare("chart query: composite", got, expected, "weeks")
     say(f"chart query: composite stress score for {len(got)} weeks to {latest} matches DuckDB")
+    return len(got)
+
+
+def check_components_query(api: Superset, dataset_id: int, serving: Path) -> int:
+    """The heatmap's virtual dataset (the components, long) through Superset equals DuckDB's columns, cell by cell."""
+    from dagster_project.report.charts import COMPONENTS
+
+    with duckdb.connect(str(serving), read_only=True) as con:
+        columns = ", ".join(COMPONENTS)
+        wide = con.execute(f"select week_ending::varchar, {columns} from marts.mart_treasury_stress_weekly").fetchall()
+    expected = {
+        (week, label): value
+        for week, *values in wide
+        for label, value in zip(COMPONENTS.values(), values, strict=True)
+        if value is not None
+    }
+    query = {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "queries": [
+            {
+                "columns": ["week_ending", "component"],
+                "metrics": [_metric("z", "z")],
+                "filters": [{"col": "z", "op": "IS NOT NULL"}],
+                "row_limit": 1_000_000,
+            }
+        ],
+        "result_format": "json",
+        "result_type": "full",
+    }
+    rows = api.call("post", "chart/data", json=query)["result"][0]["data"]
+    got = {(_day(row["week_ending"]), row["component"]): row["z"] for row in rows}
+    _compare("components query: z", got, expected, "week x component cells")
+    say(f"components query: {len(got):,} week x component z-scores ({len(COMPONENTS)} components) match DuckDB")
     return len(got)
 
 
@@ -445,7 +573,13 @@ SCREENSHOT = textwrap.dedent(
                 if '"Network.requestWillBeSent"' in entry["message"]
             ]
             outside = sorted({u for u in requested if not u.startswith(("http://127.0.0.1", "data:", "blob:"))})
-            report.append({"png": job["png"], "requests": len(requested), "outside_requests_attempted": outside})
+            # What a reader would trip over: a warning icon on a chart (Superset's "rows limited" sign), a date
+            # shown with a midnight time.
+            warnings = driver.find_elements(By.CSS_SELECTOR, ".chart-slice [aria-label='warning'], "
+                                            ".dashboard-component-chart-holder [aria-label='warning']")
+            text = driver.find_element(By.TAG_NAME, "body").text
+            report.append({"png": job["png"], "requests": len(requested), "outside_requests_attempted": outside,
+                           "warning_icons": len(warnings), "midnight_times": text.count("00:00:00")})
     finally:
         driver.quit()
     print(json.dumps(report))
@@ -468,7 +602,7 @@ def screenshots(api: Superset, bin_dir: Path, out: Path, chart_id: int, dashboar
         },
         {
             "path": f"/superset/dashboard/{dashboard_id}/?standalone=1",
-            "charts": 3,
+            "charts": len(chart_definitions()),
             "png": str(out / "stress_board.png"),
         },
     ]
@@ -498,13 +632,51 @@ def screenshots(api: Superset, bin_dir: Path, out: Path, chart_id: int, dashboar
         shot["colours"] = int(colours)
         if shot["colours"] < 50:
             fail(f"{shot['png']} looks blank ({colours} colours)")
+        if shot["warning_icons"] or shot["midnight_times"]:
+            fail(
+                f"{shown(shot['png'])}: {shot['warning_icons']} warning icon(s) on the charts, "
+                f"{shot['midnight_times']} date(s) shown with a 00:00:00 time"
+            )
         outside = shot["outside_requests_attempted"]
         say(
             f"screenshot {shown(shot['png'])}: {shot['colours']:,} colours; {shot['requests']} requests, "
-            f"{len(outside)} beyond 127.0.0.1 (blocked: the browser resolves no other host)"
-            + (f": {', '.join(outside)}" if outside else "")
+            f"{len(outside)} beyond 127.0.0.1 (blocked: the browser resolves no other host); no warning icon, "
+            "no date with a time" + (f": {', '.join(outside)}" if outside else "")
         )
     return report
+
+
+def report_views(serving: Path, out: Path) -> list[Path]:
+    """The HTML report beside the serving file as a person sees it, saved beside Superset's screenshots: its first
+    screen at 1,400 px (the board), the whole page, and the PDF Chromium prints (with its first page as an image when
+    poppler's pdftoppm is installed)."""
+    page = serving.parent / "report" / "index.html"
+    if not page.exists():
+        fail(f"no report at {page}: `make demo` writes it after publishing")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        fail("Chromium is needed for the report's screenshots (Debian: apt-get install chromium)")
+    headless = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    headless += ["--host-resolver-rules=MAP * ~NOTFOUND"]
+    saved = []
+    for name, flags in (
+        ("report_board.png", ["--window-size=1400,1000", f"--screenshot={out / 'report_board.png'}"]),
+        ("report_page.png", ["--window-size=1400,9000", f"--screenshot={out / 'report_page.png'}"]),
+        ("report.pdf", ["--no-pdf-header-footer", f"--print-to-pdf={out / 'report.pdf'}"]),
+    ):
+        result = subprocess.run([*headless, *flags, page.as_uri()], capture_output=True, text=True, timeout=180)
+        if result.returncode != 0 or not (out / name).exists():
+            fail(f"Chromium could not save {name}: exit {result.returncode}\n{result.stderr[-2000:]}")
+        saved.append(out / name)
+    if shutil.which("pdftoppm"):
+        subprocess.run(
+            ["pdftoppm", "-f", "1", "-l", "1", "-r", "80", "-png", "-singlefile", str(out / "report.pdf")]
+            + [str(out / "report_print_page_1")],
+            check=True,
+        )
+        saved.append(out / "report_print_page_1.png")
+    say(f"report: {', '.join(shown(path) for path in saved)}")
+    return saved
 
 
 def export_bundle(api: Superset, serving: Path) -> None:
@@ -522,7 +694,7 @@ def export_bundle(api: Superset, serving: Path) -> None:
     )["id"]
     chart_ids: dict[str, int] = {}
     for chart in chart_definitions():
-        dataset_id = dataset_for(api, database_id, chart["table"])
+        dataset_id = dataset_for(api, database_id, chart["table"], chart.get("sql"))
         params = {**chart["params"], "datasource": f"{dataset_id}__table"}
         chart_ids[chart["name"]] = api.call(
             "post",
@@ -536,9 +708,10 @@ def export_bundle(api: Superset, serving: Path) -> None:
                 "dashboards": [dashboard_id],
             },
         )["id"]
-    # The composite across the top; the 5% chart and the auction scorecard side by side below it.
+    # The composite alone across the top, the components' heatmap under it on the same two years; the 5% chart and
+    # the auction scorecard side by side below.
     names = [c["name"] for c in chart_definitions()]
-    rows = [[(names[0], 12, 70)], [(names[1], 6, 60), (names[2], 6, 60)]]
+    rows = [[(names[0], 12, 55)], [(names[1], 12, 50)], [(names[2], 5, 60), (names[3], 7, 60)]]
     layout: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
@@ -643,6 +816,10 @@ def main() -> int:
             import_bundle(api, serving)
             datasets = sync_marts(api, serving)
             weeks = check_chart_query(api, datasets["mart_treasury_stress_weekly"], serving)
+            components = api.find("dataset", "table_name", COMPONENTS_DATASET)
+            if not components:
+                fail(f"the imported bundle has no {COMPONENTS_DATASET} dataset (the heatmap's)")
+            check_components_query(api, components["id"], serving)
             chart = api.find("chart", "slice_name", STRESS_CHART)
             dashboard = api.find("dashboard", "dashboard_title", DASHBOARD_TITLE)
             if not chart or not dashboard:
@@ -650,9 +827,11 @@ def main() -> int:
             shots = screenshots(api, bin_dir, args.out, chart["id"], dashboard["id"])
         finally:
             api.close()
+    views = report_views(serving, args.out)
     say(
         f"OK in {time.perf_counter() - started:.0f}s: {len(datasets)} marts synced with descriptions, the composite for "
-        f"{weeks} weeks matches DuckDB, screenshots: {', '.join(shown(s['png']) for s in shots)}"
+        f"{weeks} weeks matches DuckDB, screenshots: {', '.join(shown(s['png']) for s in shots)}; the report: "
+        f"{', '.join(shown(v) for v in views)}"
     )
     return 0
 

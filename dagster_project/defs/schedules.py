@@ -121,6 +121,21 @@ def _materialized_marts(instance: dg.DagsterInstance, run_id: str) -> bool:
     )
 
 
+def _build_settings(instance: dg.DagsterInstance, run: dg.DagsterRun, warehouse: Warehouse) -> Warehouse:
+    """The settings a build's next stage runs with: the point in time its runs had (the finished run's configured
+    one, else when the build's first run was created), so every stage of a build has the same cut-offs."""
+    configured = run.run_config.get("resources", {}).get("warehouse", {}).get("config", {}).get("as_of")
+    if configured or warehouse.as_of:
+        return warehouse.at(configured or warehouse.as_of)
+    first = instance.get_run_record_by_id(run.tags.get(BUILD_TAG, run.run_id)) or instance.get_run_record_by_id(
+        run.run_id
+    )
+    if first is None:
+        return warehouse.pinned()
+    created = first.create_timestamp.astimezone(settings.NEW_YORK).replace(second=0, microsecond=0)
+    return warehouse.at(settings.format_point_in_time(created))
+
+
 def _transform_plan(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> TransformPlan:
     blocked = blocked_sources(context.instance, SUITES)
     try:
@@ -159,10 +174,11 @@ def continue_the_build(context: dg.SensorEvaluationContext, warehouse: Warehouse
                 continue  # dbt found nothing new: the serving file is current
         build = run.tags.get(BUILD_TAG, run.run_id)
         stage = "transform" if following == "transform_all" else "publish"
+        pinned = _build_settings(context.instance, run, warehouse)
         tags, selection = {BUILD_TAG: build, STAGE_TAG: stage}, None
         if following == "transform_all":
             # As `treasury build` does: only what depends on a source that changed; nothing new, no run.
-            plan = _transform_plan(context, warehouse)
+            plan = _transform_plan(context, pinned)
             if plan.nothing:
                 context.log.info(f"after {run.run_id[:8]}: marts unchanged ({plan.reason})")
                 continue
@@ -172,7 +188,11 @@ def continue_the_build(context: dg.SensorEvaluationContext, warehouse: Warehouse
             selection = plan.asset_selection(context.repository_def.asset_graph, warehouse_models().keys)
         requests.append(
             dg.RunRequest(
-                run_key=f"{following}-after-{run.run_id}", job_name=following, tags=tags, asset_selection=selection
+                run_key=f"{following}-after-{run.run_id}",
+                job_name=following,
+                tags=tags,
+                asset_selection=selection,
+                run_config={"resources": {"warehouse": pinned.run_config()}},
             )
         )
     return dg.SensorResult(run_requests=requests, cursor=str(latest))

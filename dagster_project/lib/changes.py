@@ -79,9 +79,7 @@ def source_inputs() -> dict[str, tuple[RawInput, ...]]:
             calls = PUBLISHED_BY.findall(node["raw_code"]) if node is not None else []
             for expression, var in calls or [(None, None)]:
                 inputs[source["source_name"]].add(
-                    RawInput(
-                        source["schema"], source["identifier"], expression, (var or "as_of") if expression else None
-                    )
+                    RawInput(source["schema"], source["identifier"], expression, var if expression else None)
                 )
     return {name: tuple(sorted(found, key=repr)) for name, found in inputs.items()}
 

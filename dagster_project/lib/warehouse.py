@@ -21,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from dagster_project.lib.snapshots import current_snapshot, record_published
 from ingestion import settings
@@ -34,9 +34,8 @@ from ingestion.registry import point_in_time_cutoffs
 
 
 @cache
-def _cutoffs(as_of: date) -> dict[str, str]:
-    # Computed once per as-of date and process: transform and publish see the same cut-offs.
-    return point_in_time_cutoffs(as_of)
+def _cutoffs(moment: datetime) -> dict[str, str]:
+    return point_in_time_cutoffs(moment)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -51,10 +50,12 @@ class Warehouse(dg.ConfigurableResource):
     serving_path: str = Field(description="The published read-only copy BI tools open (TREASURY_SERVING), absolute.")
     as_of: str = Field(
         default="",
-        description="The date the run treats as today, YYYY-MM-DD (TREASURY_AS_OF); empty: today in New York when "
-        "the run starts.",
+        description="The point in time the run treats as now (TREASURY_AS_OF): YYYY-MM-DD (the end of that day) or "
+        "YYYY-MM-DDTHH:MM in New York time; empty: when the run was created, so every step of a run (and the stages "
+        "the build chains after it) has the same point-in-time cut-offs.",
     )
     sample: bool = Field(default=False, description="The sources read the built-in emulator (TREASURY_SAMPLE).")
+    _created: datetime | None = PrivateAttr(default=None)
 
     @classmethod
     def from_environment(cls) -> Warehouse:
@@ -62,7 +63,7 @@ class Warehouse(dg.ConfigurableResource):
         ingestion/settings.py. An unset as-of date stays unset, so a long-running code server uses each day's date."""
         as_of = os.environ.get(settings.AS_OF_ENV, "").strip()
         if as_of:
-            settings.parse_as_of(as_of)  # a bad date fails when the definitions load, naming the variable
+            settings.parse_point_in_time(as_of)  # a bad value fails when the definitions load, naming the variable
         target = settings.warehouse()  # a bad lake setting fails when the definitions load, naming the variable
         return cls(
             path=str(target) if isinstance(target, Path) else target.setting,
@@ -73,15 +74,16 @@ class Warehouse(dg.ConfigurableResource):
         )
 
     @classmethod
-    def for_build(cls, path: str | Path | None, as_of: date | None, *, sample: bool) -> Warehouse:
-        """The settings of a CLI build: `--warehouse` and `--as-of` when given, else the environment's; the as-of
-        date fixed when the build starts (a build that runs past midnight stays as of its day)."""
+    def for_build(cls, path: str | Path | None, as_of: datetime | None, *, sample: bool) -> Warehouse:
+        """The settings of a CLI build: `--warehouse` and `--as-of` when given, else the environment's; the point in
+        time fixed when the build starts (a build that runs past a source's publication time, or midnight, keeps the
+        cut-offs it started with)."""
         target = settings.warehouse(str(path) if path is not None else None)
         return cls(
             path=str(target) if isinstance(target, Path) else target.setting,
             lake_data_path=target.data_path if isinstance(target, Lake) else "",
             serving_path=str(settings.serving_path(target.parent if isinstance(target, Path) else None)),
-            as_of=(as_of or settings.as_of()).isoformat(),
+            as_of=settings.format_point_in_time(as_of or settings.point_in_time()),
             sample=sample,
         )
 
@@ -125,13 +127,44 @@ class Warehouse(dg.ConfigurableResource):
     def serving_file(self) -> Path:
         return Path(self.serving_path)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # A run with no point in time set (the UI, the daemon) is as of when it was created: the same moment in each
+        # of its steps and processes, so transform and publish agree on the cut-offs.
+        if not self.as_of and context.instance is not None and context.dagster_run is not None:
+            record = context.instance.get_run_record_by_id(context.dagster_run.run_id)
+            if record is not None:
+                created = record.create_timestamp.astimezone(settings.NEW_YORK).replace(second=0, microsecond=0)
+                self._created = created
+
+    @property
+    def point_in_time(self) -> datetime:
+        """The moment the run is as of (New York): `as_of`, else when the run was created, else now."""
+        if self.as_of:
+            return settings.parse_point_in_time(self.as_of)
+        return self._created or settings.now_in_new_york()
+
     @property
     def as_of_date(self) -> date:
-        return settings.parse_as_of(self.as_of) if self.as_of else datetime.now(settings.NEW_YORK).date()
+        return self.point_in_time.date()
+
+    @property
+    def as_of_label(self) -> str:
+        """The point in time for people: `2026-12-04` (its end) or `2026-12-04 10:23 New York`."""
+        return settings.describe_point_in_time(self.point_in_time)
+
+    def pinned(self) -> Warehouse:
+        """These settings with the point in time written out: a later stage of the same build (launched by the
+        sensor) gets the cut-offs this run had."""
+        return self.at(settings.format_point_in_time(self.point_in_time))
+
+    def at(self, as_of: str) -> Warehouse:
+        """These settings as of another point in time (a new resource: Dagster keeps a resource's configuration
+        apart from its fields, so a pydantic copy would not reach a run)."""
+        return Warehouse(**{**self.run_config()["config"], "as_of": as_of})
 
     def cutoffs(self) -> dict[str, str]:
-        """The dbt vars of a build as of `as_of_date`: the last date of each kind it may contain."""
-        return dict(_cutoffs(self.as_of_date))
+        """The dbt vars of a build at `point_in_time`: the last date of each kind it may contain."""
+        return dict(_cutoffs(self.point_in_time))
 
     def dbt_vars(self) -> dict[str, str]:
         """What dbt gets, once per invocation: where the warehouse is (profiles.yml) and the cut-offs."""
@@ -152,7 +185,7 @@ class Warehouse(dg.ConfigurableResource):
         return {
             "warehouse": str(self.target),
             "serving_file": str(self.serving_file),
-            "as_of": self.as_of_date.isoformat(),
+            "as_of": settings.format_point_in_time(self.point_in_time),
             "sample": str(self.sample).lower(),
             **{f"cutoff.{k}": v for k, v in self.cutoffs().items() if k != "as_of"},
         }

@@ -175,8 +175,8 @@ def build(
 <p class="reading">Week ending {week}: composite {_fmt(latest["composite_stress_score"])}
 ({"a stress week" if flag else "below the flag"} at {STRESS_FLAG_THRESHOLD}); each component is a z-score, its inputs
 below it; the composite is their sum over the square root of how many there are. Data {as_of_text}.</p>
-{_table(["week ending", "composite", "flag", "auction demand z", "yield moves z", "deleveraging z", "foreign selling z", "dealer balance sheet z", "funding z", "foreign official selling z"], board_rows)}
 {_figure("board", svgs["board"], "The composite over two years against the flag threshold (dashed), flagged weeks shaded and named; below it, each of the seven components on its own scale, the same weeks shaded.")}
+{_table(["week ending", "composite", "flag", "auction demand z", "yield moves z", "deleveraging z", "foreign selling z", "dealer balance sheet z", "funding z", "foreign official selling z"], board_rows)}
 </section>""",
         f"""<section id="auctions"><h2>2. Auctions{label}</h2>
 <p class="reading">The last 20 nominal coupon auctions to {as_of}: each figure with its change against the previous six
@@ -240,10 +240,17 @@ figcaption {{ font-size: .8rem; color: #4a5568; }} .sample {{ background: #fefcb
 .hosts {{ color: #4a5568; font-size: .85rem; }}
 .tag {{ font-size: .7rem; font-weight: 600; vertical-align: middle; margin-left: .6rem; padding: .1rem .4rem;
   border-radius: .2rem; background: #fefcbf; color: #744210; text-transform: uppercase; letter-spacing: .03em; }}
+/* Printed (a PDF from the browser): landscape Letter, each section from a new page; a chart, a table row and a heading
+   never split across pages, a heading never last on its page; tables may continue on the next page. */
+@page {{ size: letter landscape; margin: 12mm; }}
 @media print {{
-  body {{ max-width: none; margin: 0; padding: 0; }}
+  body {{ max-width: none; margin: 0; padding: 0; font-size: 12px; }}
   section {{ break-before: page; }} section:first-of-type {{ break-before: auto; }}
-  figure, table, h3 {{ break-inside: avoid; }}
+  figure, tr, h2, h3, .reading {{ break-inside: avoid; }}
+  h2, h3, .reading {{ break-after: avoid; }}
+  figure svg {{ max-height: 150mm; width: auto; }}
+  /* The board's chart fits on the first page under the title, as on the first screen. */
+  #board figure svg {{ max-height: 118mm; }}
 }}
 .reading {{ font-size: .95rem; }} .held-back {{ background: #fed7d7; padding: .3rem .6rem; }}
 </style></head>

@@ -136,7 +136,7 @@ class RunSummary:
             lines.append(f"  log (Dagster, dbt and dlt lines): {self.log_path}")
         if self.run_ids:
             lines.append(f"  Dagster runs: {', '.join(run_id[:8] for run_id in self.run_ids)}")
-        as_of = self.warehouse.as_of_date
+        as_of = self.warehouse.as_of_label
         lines.append(f"Pipeline run ({label}, as of {as_of}): {self.verdict()} in {self.seconds:.1f}s")
         return "\n".join(lines)
 

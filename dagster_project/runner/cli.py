@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,11 +52,15 @@ def base_url_variable(source: str) -> str:
 
 
 @contextmanager
-def sample_hosts(as_of: date) -> Iterator[dict[str, str]]:
-    """Serve the emulator in a thread for the duration and point every source at it; yields the base URLs."""
+def sample_hosts(moment: datetime) -> Iterator[dict[str, str]]:
+    """Serve the emulator in a thread for the duration and point every source at it, as of `moment` (what each source
+    had published by then); yields the base URLs."""
     from emulator.server import Emulator, base_urls, serve
 
-    with serve(Emulator(as_of=as_of)) as root, _environment(sample_environment(base_urls(root))):
+    with (
+        serve(Emulator(as_of=moment.date(), clock=moment.time())) as root,
+        _environment(sample_environment(base_urls(root))),
+    ):
         yield base_urls(root)
 
 
@@ -100,7 +104,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     hosts = sample_label() if run.sample else "public APIs"
     with ExitStack() as stack:
         if run.sample:
-            stack.enter_context(sample_hosts(run.as_of_date))
+            stack.enter_context(sample_hosts(run.point_in_time))
         return ingest(args, run.target, run.as_of_date, hosts=hosts)
 
 
@@ -114,14 +118,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     log_path = log_file_path(run.folder)
     print(
         f"Building {run.target} from {sample_label() if run.sample else 'the public APIs'}, "
-        f"as of {run.as_of_date} (run history in {home})",
+        f"as of {run.as_of_label} (run history in {home})",
         flush=True,
     )
     with ExitStack() as stack:
         if not take_writer_lock(stack, run.target):
             return 1
         if run.sample:
-            stack.enter_context(sample_hosts(run.as_of_date))
+            stack.enter_context(sample_hosts(run.point_in_time))
         stack.enter_context(_environment({"DAGSTER_HOME": str(home)}))
         if args.full_refresh:
             from ingestion.pipelines import run_ingest
@@ -183,14 +187,18 @@ def cmd_dev(args: argparse.Namespace) -> int:
     env[settings.WAREHOUSE_ENV] = run.path
     env[settings.SERVING_ENV] = run.serving_path
     if getattr(args, "as_of", None):
-        env[settings.AS_OF_ENV] = run.as_of  # else unset: each run of a long-lived UI is as of its own day
+        env[settings.AS_OF_ENV] = run.as_of  # else unset: each run of a long-lived UI is as of when it starts
     with ExitStack() as stack:
         if run.sample:
             # The emulator in a thread of this process, which stays up while `dg dev` runs: its URLs are known here,
             # not read back from another process's output.
             from emulator.server import Emulator, base_urls, serve
 
-            root = stack.enter_context(serve(Emulator(as_of=run.as_of_date)))
+            # Without --as-of it serves live: what each source had published at the time of each request.
+            moment = run.point_in_time
+            fixed = getattr(args, "as_of", None) or os.environ.get(settings.AS_OF_ENV, "").strip()
+            emulator = Emulator(as_of=moment.date(), clock=moment.time() if fixed else None)
+            root = stack.enter_context(serve(emulator))
             env.update(sample_environment(base_urls(root)))
         dg_cli = shutil.which("dg") or str(Path(sys.executable).with_name("dg"))
         command = [dg_cli, "dev", "--host", args.host, "--port", str(args.port)]
@@ -236,9 +244,11 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
     from emulator.server import Emulator, base_urls, serve
 
-    emulator = Emulator(as_of=args.as_of or settings.as_of())
+    given = args.as_of or (settings.point_in_time() if os.environ.get(settings.AS_OF_ENV, "").strip() else None)
+    emulator = Emulator(as_of=given.date(), clock=given.time()) if given else Emulator(clock=None)
     with serve(emulator, port=args.port, host="127.0.0.1") as root:
-        print(f"API emulator (synthetic sample data, as of {emulator.as_of}) listening on {root}")
+        label = settings.describe_point_in_time(given) if given else "now, live"
+        print(f"API emulator (synthetic sample data, as of {label}) listening on {root}")
         for name, url in base_urls(root).items():
             print(f"  {base_url_variable(name)}={url}")
         print("Ctrl-C to stop.", flush=True)
@@ -401,7 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
     emulator.add_argument(
-        "--as-of", type=parse_date, metavar="YYYY-MM-DD", help="last date of the synthetic history (default today)"
+        "--as-of",
+        type=parse_date,
+        metavar="YYYY-MM-DD[THH:MM]",
+        help="serve what was published by this date's end or New York time (default: live, the time of each request)",
     )
     emulator.set_defaults(func=cmd_emulator)
 

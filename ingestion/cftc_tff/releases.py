@@ -4,13 +4,16 @@ moves the release to the next federal working day (normally the Monday after). D
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import duckdb
 
 from ingestion.calendar import federal_holidays
 from ingestion.common.freshness import Freshness, at, latest_date
-from ingestion.common.source import Refresh, released_on
+from ingestion.common.source import Refresh, published_through, released_on
+
+# A report comes out at 15:30 on its release day: a build earlier that day holds the week before.
+PUBLISHED_AT = time(15, 30)
 
 
 def release_date(report_tuesday: date) -> date:
@@ -60,8 +63,8 @@ def assess(con: duckdb.DuckDBPyConnection, now: datetime) -> Freshness:
     return Freshness("cftc_tff", now, latest, report_due(now), rule, grace=timedelta(days=1))
 
 
-def cutoffs(as_of: date) -> dict[str, str]:
-    return {"cftc_released_through": latest_report_released(as_of).isoformat()}
+def cutoffs(moment: datetime) -> dict[str, str]:
+    return {"cftc_released_through": latest_report_released(published_through(moment, PUBLISHED_AT)).isoformat()}
 
 
 REFRESH = Refresh(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,14 @@ def released_on(is_release_day: Callable[[date], bool], nothing_released: str) -
     return plan
 
 
-def no_cutoffs(as_of: date) -> dict[str, str]:  # noqa: ARG001 - the cut-off's signature
+def no_cutoffs(moment: datetime) -> dict[str, str]:  # noqa: ARG001 - the cut-off's signature
     return {}
+
+
+def published_through(moment: datetime, published_at: time) -> date:
+    """The last publication day whose publication time has passed at `moment` (New York): `moment`'s own day once
+    its clock reads `published_at` or later, else the day before. A build as of a plain date is as of its end."""
+    return moment.date() if moment.time() >= published_at else moment.date() - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,11 @@ class Source:
     suites: tuple[RawTableSuite, ...]  # one per raw table: the tables the source loads
     assess: Callable[[duckdb.DuckDBPyConnection, datetime], Freshness]  # freshness of its raw tables, judged at a time
     refresh: Refresh
-    # The point-in-time cut-offs its staging models filter on (dbt vars), for a build as of a date.
-    cutoffs: Callable[[date], dict[str, str]] = no_cutoffs
+    # When a publication day's data comes out, New York time (releases.PUBLISHED_AT): a build at an earlier time of
+    # that day does not use it (`<name>_published_through`, the day before), in sample mode as with the real hosts.
+    published_at: time
+    # Cut-offs of its own beyond `<name>_published_through` (dbt vars its staging models filter on), at a moment.
+    cutoffs: Callable[[datetime], dict[str, str]] = no_cutoffs
     # False for sources whose payloads have a fixed layout (an unknown line is an error, not drift).
     reports_drift: bool = True
 
@@ -70,6 +79,15 @@ class Source:
     def dataset(self) -> str:
         """The warehouse schema its tables load into."""
         return f"raw_{self.name}"
+
+    @property
+    def cutoff_var(self) -> str:
+        """The dbt var holding the last publication day a build may use (staging: `published_by(expr, var)`)."""
+        return f"{self.name}_published_through"
+
+    def point_in_time_cutoffs(self, moment: datetime) -> dict[str, str]:
+        """Its dbt cut-off vars for a build at `moment` (New York)."""
+        return {self.cutoff_var: published_through(moment, self.published_at).isoformat(), **self.cutoffs(moment)}
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -3,12 +3,15 @@ FRED soon after; due by the end of Friday W+2. Refreshed on Thursdays at 18:00."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import duckdb
 
 from ingestion.common.freshness import Freshness, latest_date, weekly_due
 from ingestion.common.source import Refresh
+
+# The H.4.1 comes out on Thursdays at 16:30.
+PUBLISHED_AT = time(16, 30)
 
 
 def week_due(now: datetime) -> date:

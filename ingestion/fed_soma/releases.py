@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import duckdb
 
 from ingestion.common.freshness import Freshness, latest_date, weekly_due
-from ingestion.common.source import Refresh
+from ingestion.common.source import Refresh, published_through
+
+# Thursday W+1 at about 16:30, with the H.4.1.
+PUBLISHED_AT = time(16, 30)
 
 
 def week_due(now: datetime) -> date:
@@ -23,9 +26,10 @@ def assess(con: duckdb.DuckDBPyConnection, now: datetime) -> Freshness:
     return Freshness("fed_soma", now, latest, week_due(now), rule, grace=timedelta(days=1))
 
 
-def cutoffs(as_of: date) -> dict[str, str]:
-    """A build as of D holds the weeks published by D: as-of dates before D (each comes out the day after)."""
-    return {"soma_released_through": (as_of - timedelta(days=1)).isoformat()}
+def cutoffs(moment: datetime) -> dict[str, str]:
+    """A build holds the weeks published by then: as-of dates before the last publication day (each comes out the
+    day after, at 16:30)."""
+    return {"soma_released_through": (published_through(moment, PUBLISHED_AT) - timedelta(days=1)).isoformat()}
 
 
 REFRESH = Refresh(

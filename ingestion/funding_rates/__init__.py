@@ -320,4 +320,6 @@ SOURCE = Source(
     suites=expectations.SUITES,
     assess=releases.assess,
     refresh=releases.REFRESH,
+    published_at=releases.PUBLISHED_AT,
+    cutoffs=releases.cutoffs,
 )

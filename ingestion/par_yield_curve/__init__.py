@@ -98,4 +98,5 @@ SOURCE = Source(
     suites=expectations.SUITES,
     assess=releases.assess,
     refresh=releases.REFRESH,
+    published_at=releases.PUBLISHED_AT,
 )

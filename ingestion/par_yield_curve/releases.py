@@ -11,6 +11,8 @@ from ingestion.calendar import is_business_day, next_business_day, previous_busi
 from ingestion.common.freshness import Freshness, at, latest_date
 from ingestion.common.source import Refresh, released_on
 
+# The curve for day D is posted on D at about 18:00 (design.md); a build earlier on D uses D-1's.
+PUBLISHED_AT = time(18, 0)
 DUE_AT = time(18, 0)
 
 

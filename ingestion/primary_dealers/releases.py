@@ -3,12 +3,15 @@ the end of Friday W+9. Refreshed on Thursdays at 16:45."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import duckdb
 
 from ingestion.common.freshness import Freshness, latest_date, weekly_due
 from ingestion.common.source import Refresh
+
+# Thursday W+8 at about 16:15 (the staging model's publication day is asofdate + 8).
+PUBLISHED_AT = time(16, 15)
 
 
 def week_due(now: datetime) -> date:

@@ -183,6 +183,7 @@ SOURCE = Source(
     suites=expectations.SUITES,
     assess=releases.assess,
     refresh=releases.REFRESH,
+    published_at=releases.PUBLISHED_AT,
     cutoffs=releases.cutoffs,
     reports_drift=False,  # fixed-layout text files: an unknown line is an error, not drift
 )

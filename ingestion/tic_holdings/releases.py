@@ -4,16 +4,18 @@ due one month after that, by the end of the 18th of month M+3. A build as of a d
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import duckdb
 from dateutil.relativedelta import relativedelta
 
 from ingestion.calendar import is_business_day
 from ingestion.common.freshness import Freshness, at, latest_date
-from ingestion.common.source import Refresh, released_on
+from ingestion.common.source import Refresh, published_through, released_on
 
 RELEASE_DAY = 18
+# TIC releases at 16:00 New York.
+PUBLISHED_AT = time(16, 0)
 
 
 def expected_release(month_end: date) -> date:
@@ -53,8 +55,8 @@ def assess(con: duckdb.DuckDBPyConnection, now: datetime) -> Freshness:
     return Freshness("tic_holdings", now, latest, month_due(now), rule)
 
 
-def cutoffs(as_of: date) -> dict[str, str]:
-    return {"tic_released_through": latest_month_released(as_of).isoformat()}
+def cutoffs(moment: datetime) -> dict[str, str]:
+    return {"tic_released_through": latest_month_released(published_through(moment, PUBLISHED_AT)).isoformat()}
 
 
 REFRESH = Refresh(

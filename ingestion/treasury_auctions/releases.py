@@ -3,7 +3,7 @@ end of the day after its auction date. Refreshed at 13:30 on the days the publis
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -11,6 +11,10 @@ import duckdb
 from ingestion.common.freshness import Freshness, at, latest_date
 from ingestion.common.source import Refresh, RefreshDay
 from ingestion.common.warehouse import connect
+
+# Results come out minutes after the competitive close: 11:30 for bills, 13:00 for notes, bonds, TIPS and FRNs
+# (about 13:02). One time for the source: a bill's results are used from 13:05 too (never before they are out).
+PUBLISHED_AT = time(13, 5)
 
 
 def results_deadline(auction_date: date) -> datetime:

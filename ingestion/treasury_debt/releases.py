@@ -5,13 +5,16 @@ then (`mspd_released_through`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import duckdb
 
 from ingestion.calendar import federal_holidays, next_business_day
 from ingestion.common.freshness import Freshness, at, latest_date
-from ingestion.common.source import Refresh, released_on
+from ingestion.common.source import Refresh, published_through, released_on
+
+# Debt to the Penny and the MSPD come out in the afternoon; 15:00 New York holds both back until then.
+PUBLISHED_AT = time(15, 0)
 
 
 def mspd_release_date(month_end: date) -> date:
@@ -72,8 +75,8 @@ def assess(con: duckdb.DuckDBPyConnection, now: datetime) -> Freshness:
     return Freshness("treasury_debt", now, latest, debt_day_due(now), rule, missing)
 
 
-def cutoffs(as_of: date) -> dict[str, str]:
-    return {"mspd_released_through": latest_mspd_month_released(as_of).isoformat()}
+def cutoffs(moment: datetime) -> dict[str, str]:
+    return {"mspd_released_through": latest_mspd_month_released(published_through(moment, PUBLISHED_AT)).isoformat()}
 
 
 REFRESH = Refresh(

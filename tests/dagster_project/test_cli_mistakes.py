@@ -64,10 +64,12 @@ def test_a_bad_sample_scale_is_one_line(tmp_path):
 
 def test_a_bad_date_in_the_environment_is_one_line_like_the_flag(tmp_path):
     from_env = treasury("build", "--sample", env={"TREASURY_AS_OF": "2025/04/11"})
-    assert_one_line(from_env, 2, "TREASURY_AS_OF='2025/04/11' is not a date (YYYY-MM-DD)")
+    assert_one_line(
+        from_env, 2, "TREASURY_AS_OF='2025/04/11' is neither a date (YYYY-MM-DD) nor a New York time (YYYY-MM-DDTHH:MM)"
+    )
     from_flag = treasury("build", "--sample", "--as-of", "2025/04/11")
     assert from_flag.returncode == 2 and "Traceback" not in from_flag.stderr
-    assert "'2025/04/11' is not a date (YYYY-MM-DD)" in from_flag.stderr
+    assert "'2025/04/11' is neither a date (YYYY-MM-DD) nor a New York time" in from_flag.stderr
 
 
 def test_a_warehouse_or_serving_file_that_cannot_be_written_is_one_line(tmp_path, read_only_folder):

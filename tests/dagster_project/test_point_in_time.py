@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -51,10 +51,22 @@ def test_every_request_is_capped_at_the_as_of_date(tmp_path):
     assert [r.path.rsplit("/", 2)[-2] for r in emulator.requests_to("daily-treasury-rates.csv")][-1] == "2025"
 
 
-@pytest.mark.slow  # a whole extra build
-def test_a_build_as_of_a_past_date_on_a_later_warehouse_publishes_nothing_after_it(sample_build, tmp_path, monkeypatch):
+@pytest.mark.slow  # a whole extra build each
+@pytest.mark.parametrize(
+    ("as_of", "curve", "cftc"),
+    [
+        (AS_OF.isoformat(), AS_OF, LATEST_CFTC_REPORT),
+        # At 10:23 that Friday the day's curve (18:00) and the CFTC's report (15:30) are not out yet.
+        (f"{AS_OF}T10:23", AS_OF - timedelta(days=1), LATEST_CFTC_REPORT - timedelta(days=7)),
+    ],
+    ids=["end-of-day", "10:23"],
+)
+def test_a_build_as_of_a_past_date_on_a_later_warehouse_publishes_nothing_after_it(
+    sample_build, tmp_path, monkeypatch, as_of, curve, cftc
+):
     """`treasury build --as-of 2025-05-02` on a warehouse already loaded to 2025-06-30: the marts and the serving file
-    hold nothing dated or released after 2025-05-02 (the staging models filter on the release calendars)."""
+    hold nothing dated or released after 2025-05-02 (the staging models filter on the release calendars); as of
+    10:23 that day, nothing published later that day either."""
     from dagster_project.runner.cli import main
 
     warehouse, serving = sample_build.copy_to(tmp_path / "later")
@@ -67,17 +79,19 @@ def test_a_build_as_of_a_past_date_on_a_later_warehouse_publishes_nothing_after_
             monkeypatch.setenv(f"SOURCES__{source.upper()}__BASE_URL", url)
         out = io.StringIO()
         with redirect_stdout(out):
-            code = main(["build", "--as-of", AS_OF.isoformat()])
+            code = main(["build", "--as-of", as_of])
     assert code == 0, out.getvalue()
     assert "published" in out.getvalue()
+    label = "2025-05-02 10:23 New York" if "T" in as_of else "2025-05-02"
+    assert f"as of {label}): SUCCESS" in out.getvalue()
     with duckdb.connect(str(serving), read_only=True) as con:
         assert _latest(con, "marts.fct_auctions", "auction_date") <= AS_OF
-        assert _latest(con, "marts.mart_yield_curve_daily", "curve_date") == AS_OF
-        assert _latest(con, "marts.fct_par_yields", "curve_date") == AS_OF
-        assert _latest(con, "marts.fct_futures_positioning", "report_date") == LATEST_CFTC_REPORT
+        assert _latest(con, "marts.mart_yield_curve_daily", "curve_date") == curve
+        assert _latest(con, "marts.fct_par_yields", "curve_date") == curve
+        assert _latest(con, "marts.fct_futures_positioning", "report_date") == cftc
         assert _latest(con, "marts.fct_foreign_holdings", "month_end") == LATEST_TIC_MONTH
         assert _latest(con, "marts.fct_foreign_holdings", "expected_release_date") <= AS_OF
         assert _latest(con, "marts.mart_treasury_stress_weekly", "week_ending") == AS_OF
         assert _latest(con, "marts.mart_treasury_stress_weekly", "foreign_latest_month_known") == LATEST_TIC_MONTH
         assert _latest(con, "staging.stg_treasury_auctions__upcoming_auctions", "record_date") <= AS_OF
-        assert _latest(con, "staging.stg_cftc_tff__positions", "report_date") == LATEST_CFTC_REPORT
+        assert _latest(con, "staging.stg_cftc_tff__positions", "report_date") == cftc

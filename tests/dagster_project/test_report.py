@@ -4,6 +4,7 @@ chart offline without a single network request."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -301,6 +302,62 @@ def test_chromium_renders_every_chart_offline(april_report, tmp_path):
     )
     assert shot.stat().st_size > 100_000
     print(f"report screenshot: {shot}")
+
+
+def _poppler() -> None:
+    if not (shutil.which("pdftotext") and shutil.which("pdfinfo")):
+        pytest.skip("pdftotext is not installed (Debian: apt-get install poppler-utils; .ci/run installs it)")
+
+
+def _flat(text: str) -> str:
+    return " ".join(html.unescape(text).split())
+
+
+def test_a_pdf_printed_by_chromium_keeps_each_chart_on_one_page(april_report, tmp_path):
+    """Chromium prints the page to PDF (landscape Letter, the page's print rules): the board's chart is on the first
+    page under the title, every section starts a page, and no chart is split: each figure's first and last titles and
+    its caption are on the same page (pdftotext reads the charts' text, which stays vector)."""
+    chromium = _chromium()
+    _poppler()
+    pdf = tmp_path / "report.pdf"
+    printed = subprocess.run(
+        [*_headless(chromium, tmp_path / "netlog.json"), "--no-pdf-header-footer", f"--print-to-pdf={pdf}"]
+        + [april_report.path.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert printed.returncode == 0 and pdf.stat().st_size > 100_000, printed.stderr[-2000:]
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "792 x 612 pts (letter)" in info, info  # landscape
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = [_flat(page) for page in text.split("\f") if page.strip()]
+    assert 7 <= len(pages) <= 20, len(pages)
+
+    def page_of(fragment: str) -> int:
+        found = [number for number, page in enumerate(pages, start=1) if _flat(fragment) in page]
+        assert found, f"{fragment!r} is on no page"
+        return found[0]
+
+    source = april_report.path.read_text()
+    # Each section's heading without its tag (printed in capitals by the style).
+    headings = [_flat(h) for h in re.findall(r"<h2>(.*?)<span", source)]
+    assert len(headings) == 7
+    for heading in headings[1:]:
+        number = page_of(heading)
+        assert pages[number - 1].startswith(heading), (heading, pages[number - 1][:200])
+    figures = re.findall(r'<figure id="chart-([^"]+)">(.*?)</figure>', source, flags=re.S)
+    assert len(figures) == 10
+    for name, figure in figures:
+        titles = re.findall(r"aria-label=\"Title text '([^\"]+)'\"", figure)
+        caption = _flat(re.sub(r"<[^>]+>", " ", re.search(r"<figcaption>(.*?)</figcaption>", figure, re.S)[1]))
+        assert titles, name
+        # The page of the chart's own title (its longest, unique in the report) has every panel's title and the
+        # caption too.
+        page = pages[page_of(max(titles, key=len)) - 1]
+        missing = [t for t in [*titles, caption[:60]] if _flat(t) not in page]
+        assert not missing, f"chart {name} does not fit on one page: {missing} are not on the page of its title"
+    board = page_of(headings[0])
+    assert board == 1 and "flag at 3" in pages[0] and "foreign official selling" in pages[0]
 
 
 def test_treasury_report_prints_the_last_reports_path(sample_build, tmp_path, capsys):

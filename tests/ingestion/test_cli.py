@@ -55,7 +55,10 @@ def test_bad_as_of_env_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setenv("TREASURY_AS_OF", "yesterday")
     assert main(["ingest", "--sample", "--source", "par_yield_curve"]) == 2
     err = capsys.readouterr().err
-    assert err == "treasury: TREASURY_AS_OF='yesterday' is not a date (YYYY-MM-DD)\n", err
+    assert (
+        err
+        == "treasury: TREASURY_AS_OF='yesterday' is neither a date (YYYY-MM-DD) nor a New York time (YYYY-MM-DDTHH:MM)\n"
+    ), err
 
 
 def test_python_m_ingestion_loads_without_dagster(warehouse, served):

@@ -175,6 +175,8 @@ def _freshness_check(source: Source) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         now = judged_at(warehouse.as_of_date)
+        if warehouse.point_in_time.time() != settings.END_OF_DAY:  # a build at a time of day is judged then
+            now = min(now, warehouse.point_in_time)
         with warehouse.connect() as con:
             verdict = source.assess(con, now)
         if not verdict.fresh:

@@ -2,7 +2,7 @@ with
 
 source as (
     select * from {{ source('fed_custody', 'observations') }}
-    {{ published_by('observation_date') }}
+    {{ published_by('observation_date', 'fed_custody_published_through') }}
 ),
 
 renamed as (

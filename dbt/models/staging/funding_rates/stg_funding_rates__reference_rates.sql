@@ -3,7 +3,7 @@ with
 source as (
     select * from {{ source('funding_rates', 'reference_rates') }}
     -- Day D's rates are published on the next business day.
-    {{ published_by('effective_date + 1') }}
+    {{ published_by('effective_date + 1', 'funding_rates_published_through') }}
 ),
 
 renamed as (

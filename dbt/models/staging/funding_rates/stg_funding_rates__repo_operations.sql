@@ -2,7 +2,7 @@ with
 
 source as (
     select * from {{ source('funding_rates', 'repo_operations') }}
-    {{ published_by('operation_date') }}
+    {{ published_by('operation_date', 'repo_operations_published_through') }}
 ),
 
 renamed as (

@@ -2,7 +2,7 @@ with
 
 source as (
     select * from {{ source('par_yield_curve', 'daily_par_yields') }}
-    {{ published_by('curve_date') }}
+    {{ published_by('curve_date', 'par_yield_curve_published_through') }}
 ),
 
 renamed as (

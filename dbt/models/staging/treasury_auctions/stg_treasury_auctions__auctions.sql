@@ -2,7 +2,7 @@ with
 
 source as (
     select * from {{ source('treasury_auctions', 'auctions_query') }}
-    {{ published_by('auction_date') }}
+    {{ published_by('auction_date', 'treasury_auctions_published_through') }}
 ),
 
 renamed as (

@@ -2,7 +2,7 @@ with
 
 source as (
     select * from {{ source('treasury_auctions', 'upcoming_auctions') }}
-    {{ published_by('record_date') }}
+    {{ published_by('record_date', 'treasury_auctions_published_through') }}
 ),
 
 renamed as (

@@ -3,7 +3,7 @@ with
 source as (
     select * from {{ source('treasury_debt', 'debt_to_the_penny') }}
     -- Day D is published on the next business day.
-    {{ published_by('record_date + 1') }}
+    {{ published_by('record_date + 1', 'treasury_debt_published_through') }}
 ),
 
 renamed as (
