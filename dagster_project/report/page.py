@@ -65,13 +65,26 @@ def report_dir(serving: Path) -> Path:
     return Path(os.environ.get(REPORT_DIR_ENV) or serving.parent / "report").absolute()
 
 
+def _moment(moment: str) -> str:
+    if "New York" not in moment:  # a build as of a date's end: the title's date says it all
+        return ""
+    return f", as of {html.escape(moment)}: each source as it had published by then (README, \"Within the day\")"
+
+
 def build(
-    serving: Path, out_dir: Path, as_of: date, sample: bool, hosts: tuple[str, ...] = (), mirror: bool = False
+    serving: Path,
+    out_dir: Path,
+    as_of: date,
+    sample: bool,
+    hosts: tuple[str, ...] = (),
+    mirror: bool = False,
+    moment: str = "",
 ) -> Report:
     """Write out_dir/index.html and a PNG per chart; returns the paths and the headline figures. `sample`: the
     built-in emulator's synthetic data (said once at the top, and a small tag on each section; the emulator's
     loopback URLs are not worth a reader's time). Otherwise `hosts` are where the data came from, named once at the
-    top: a mirror's (`mirror`: not the public APIs, tagged on each section too) or the public APIs'."""
+    top: a mirror's (`mirror`: not the public APIs, tagged on each section too) or the public APIs'. `moment`: the
+    build's point in time when it was a time of day ("2026-12-04 10:23 New York"), said under the title."""
     import vl_convert as vlc
 
     started = time.perf_counter()
@@ -258,7 +271,7 @@ figcaption {{ font-size: .8rem; color: #4a5568; }} .sample {{ background: #fefcb
 <h1>Treasury stress report, {as_of}</h1>
 {banner}
 {_held_back_notice(serving)}
-<p>From the serving file's marts ({html.escape(serving.name)}), built {time.strftime("%Y-%m-%d %H:%M")}.</p>
+<p>From the serving file's marts ({html.escape(serving.name)}), built {time.strftime("%Y-%m-%d %H:%M")}{_moment(moment)}.</p>
 {"".join(sections)}
 <script>
 // The browser tests read these once the page has laid out: every chart present with a size, and how many table

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -161,9 +162,22 @@ def check_not_open_elsewhere(warehouse: Target) -> None:
     try:
         connect(warehouse, read_only=False).close()
     except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
+        # DuckDB: 'Could not set lock on file "...": Conflicting lock is held in ...' ("block" is no lock).
+        if "conflicting lock" in str(exc).lower() or "could not set lock" in str(exc).lower():
             raise WarehouseBusy(
                 f"the warehouse {warehouse} is open in another program; BI tools and SQL shells must open the "
                 "serving file (TREASURY_SERVING), read-only"
             ) from exc
-        raise
+        versions = re.search(r"version number (\d+), but we can only read versions between (\d+) and (\d+)", str(exc))
+        if versions:
+            written, oldest, newest = versions.groups()
+            raise WarehouseBusy(
+                f"the warehouse {warehouse} was written by a newer DuckDB (storage version {written}; DuckDB "
+                f"{duckdb.__version__} here reads {oldest} to {newest}): move it aside or set TREASURY_WAREHOUSE to "
+                "another file, and build again (the sources are loaded anew)"
+            ) from exc
+        first_line = str(exc).splitlines()[0].removeprefix("IO Error: ")
+        raise WarehouseBusy(
+            f"the warehouse {warehouse} cannot be opened by DuckDB {duckdb.__version__} ({first_line}): move it "
+            "aside or set TREASURY_WAREHOUSE to another file, and build again (the sources are loaded anew)"
+        ) from exc

@@ -5,12 +5,14 @@ either."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import dagster as dg
 
 from dagster_project.definitions import defs
 from dagster_project.defs.schedules import continue_the_build, full_refresh_daily
 from dagster_project.lib.warehouse import Warehouse
+from ingestion import settings
 
 
 def _run(instance: dg.DagsterInstance, job: str, status: dg.DagsterRunStatus, **tags: str) -> dg.DagsterRun:
@@ -57,6 +59,13 @@ def test_the_sensor_starts_the_next_stage_whatever_the_outcome(tmp_path):
         assert requested == [("transform_all", "transform", "b-1"), ("publish", "publish", "b-1")], requested
         assert result.run_requests[1].run_key == f"publish-after-{failed_transform.run_id}"
         assert result.run_requests[0].tags["treasury/rebuilds"] == "everything"
+        # Each stage runs as of the moment its build's runs were created (not when the sensor ticks): the cut-offs
+        # a publication time passing mid-build would otherwise split.
+        for request in result.run_requests:
+            pinned = request.run_config["resources"]["warehouse"]["config"]
+            assert pinned["path"] == warehouse.path
+            moment = settings.parse_point_in_time(pinned["as_of"])
+            assert abs((moment - datetime.now(settings.NEW_YORK)).total_seconds()) < 120, pinned["as_of"]
         # The cursor moved past them: the next tick asks for nothing again.
         again = continue_the_build(
             dg.build_sensor_context(instance=instance, cursor=result.cursor, resources={"warehouse": warehouse})

@@ -409,3 +409,10 @@ def test_the_board_chart_draws_without_a_flagged_week_and_names_runs_of_weeks():
     history.loc[[10, 11, 12, 40], "is_stress_week"] = True  # 14-28 March 2025, and 3 October 2025
     episodes = charts.flagged_episodes(history)
     assert list(episodes["label"]) == ["Mar 2025", "Oct 2025"] and list(episodes["weeks"]) == [3, 1]
+
+
+def test_a_build_at_a_time_of_day_says_so_under_the_title(sample_build, tmp_path):
+    at_time = report.build(sample_build.serving, tmp_path / "a", EPISODE, True, moment="2025-04-11 10:23 New York")
+    assert "as of 2025-04-11 10:23 New York: each source as it had published by then" in at_time.path.read_text()
+    end_of_day = report.build(sample_build.serving, tmp_path / "b", EPISODE, True, moment="2025-04-11")
+    assert "each source as it had published by then" not in end_of_day.path.read_text()

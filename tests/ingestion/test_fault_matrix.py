@@ -247,6 +247,49 @@ def test_a_program_holding_the_warehouse_open_gets_one_clear_line(
     assert "Traceback" not in out.out + out.err and "credentials" not in out.out + out.err
 
 
+def _ingest_one_line(warehouse, capsys) -> str:
+    from ingestion.cli import main
+
+    before = warehouse.read_bytes()
+    code = main(["ingest", "--source", "par_yield_curve", "--warehouse", str(warehouse), "--as-of", str(AS_OF)])
+    out = capsys.readouterr()
+    assert code == 1 and "Traceback" not in out.out + out.err
+    assert warehouse.read_bytes() == before  # nothing touched
+    [line] = out.err.strip().splitlines()
+    return line
+
+
+def test_a_warehouse_duckdb_cannot_read_gets_one_clear_line(tmp_path, capsys, monkeypatch):
+    """A damaged warehouse file (its header changed: DuckDB's checksum fails) and one written by a newer DuckDB
+    (storage version 999, what a later build left in a developer's data/): one line saying what to do."""
+    import duckdb
+
+    from ingestion.common import lock
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table t as select 1 as x")
+    with warehouse.open("r+b") as file:
+        file.seek(12)
+        file.write((999).to_bytes(8, "little"))
+    line = _ingest_one_line(warehouse, capsys)
+    assert line.startswith(f"treasury: the warehouse {warehouse} cannot be opened by DuckDB {duckdb.__version__} ")
+    assert "(Corrupt database file: computed checksum" in line and "move it aside" in line
+
+    newer = (
+        "IO Error: Trying to read a database file with version number 999, but we can only read versions between "
+        "64 and 68.\nThe database file was created with an newer version of DuckDB."
+    )
+
+    def newer_file(target, read_only=True):
+        raise duckdb.IOException(newer)
+
+    monkeypatch.setattr(lock, "connect", newer_file)
+    line = _ingest_one_line(warehouse, capsys)
+    assert line.startswith(f"treasury: the warehouse {warehouse} was written by a newer DuckDB (storage version 999;")
+    assert f"DuckDB {duckdb.__version__} here reads 64 to 68" in line
+
+
 def test_any_path_works_for_the_warehouse(tampered, tmp_path):
     """Spaces, a quote and non-ASCII in the folder: dlt's SQL never sees the warehouse's folder."""
     _, urls = tampered

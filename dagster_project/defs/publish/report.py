@@ -32,6 +32,7 @@ def stress_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         sample=warehouse.sample,
         hosts=tuple(hosts),
         mirror=bool(others) and not warehouse.sample,
+        moment=warehouse.as_of_label,
     )
     table = "| figure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in built.headline.items())
     context.log.info(f"report written to {built.path} ({built.bytes:,} bytes, {len(built.charts)} charts)")
