@@ -68,7 +68,7 @@ def report_dir(serving: Path) -> Path:
 def _moment(moment: str) -> str:
     if "New York" not in moment:  # a build as of a date's end: the title's date says it all
         return ""
-    return f", as of {html.escape(moment)}: each source as it had published by then (README, \"Within the day\")"
+    return f', as of {html.escape(moment)}: each source as it had published by then (README, "Within the day")'
 
 
 def build(
