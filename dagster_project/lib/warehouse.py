@@ -1,5 +1,5 @@
-"""The run settings as one Dagster resource: where the warehouse and the serving file live, the date the build is as
-of, and the point-in-time cut-offs that date implies.
+"""The run settings as one Dagster resource: where the warehouse and the serving file live, the point in time the
+build is as of (a date's end, or a New York time), and the point-in-time cut-offs that moment implies.
 
 Every asset, check, schedule and sensor that touches the warehouse takes a `Warehouse` parameter and asks it (for a
 connection, the writer lock, a dlt pipeline, dbt's vars), so none of them reads the environment or knows what kind of
@@ -60,7 +60,8 @@ class Warehouse(dg.ConfigurableResource):
     @classmethod
     def from_environment(cls) -> Warehouse:
         """The settings of a run started from the UI or the daemon: the environment (.env included), as parsed by
-        ingestion/settings.py. An unset as-of date stays unset, so a long-running code server uses each day's date."""
+        ingestion/settings.py. An unset point in time stays unset: each run of a long-running code server is as of
+        when that run was created."""
         as_of = os.environ.get(settings.AS_OF_ENV, "").strip()
         if as_of:
             settings.parse_point_in_time(as_of)  # a bad value fails when the definitions load, naming the variable
