@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
@@ -224,24 +225,49 @@ def cmd_dev(args: argparse.Namespace) -> int:
             raise
 
 
+def _group_members(group: int) -> list[int]:
+    """The live processes of a process group (Linux's /proc; zombies left out: they are gone, only not yet reaped by
+    a parent). Elsewhere, whether the group has any process at all."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [group]
+    members = []
+    for stat in proc.glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            # pid (comm) state ppid pgrp ...: the command may hold spaces and parentheses, so split after its last ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                members.append(int(stat.parent.name))
+    return members
+
+
 def _stop_group(process: subprocess.Popen, grace_seconds: float) -> None:
-    """Stop a child that leads its own process group: Ctrl-C (SIGINT) to the group, time to shut down, then SIGTERM
-    and at last SIGKILL to whatever of the group is left."""
+    """Stop a child that leads its own process group, and everything in that group: Ctrl-C (SIGINT) to the group,
+    time to shut down, then SIGTERM and at last SIGKILL to whatever of the group is left. The child ending is not
+    enough: dagster dev takes a second interrupt (SIGTERM is one) as leave to exit at once, leaving its webserver,
+    daemon and code servers running, holding the terminal's (or a test's) output open."""
+    group = process.pid
     for sent in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         with suppress(ProcessLookupError):
-            os.killpg(process.pid, sent)
+            os.killpg(group, sent)
+        deadline = time.monotonic() + grace_seconds
         try:
-            process.wait(timeout=grace_seconds)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            while time.monotonic() < deadline:
+                with suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.5)  # reaps the child itself
+                if process.returncode is not None and not _group_members(group):
+                    return
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
             continue
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    import time
-
     from emulator.server import Emulator, base_urls, serve
 
     given = args.as_of or (settings.point_in_time() if os.environ.get(settings.AS_OF_ENV, "").strip() else None)

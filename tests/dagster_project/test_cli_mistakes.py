@@ -210,3 +210,29 @@ def _processes_mentioning(text: str) -> list[str]:
             if text in command:
                 found.append(command[:200])
     return found
+
+
+def test_stopping_dev_waits_for_its_whole_process_group(tmp_path):
+    """What `treasury dev` does on Ctrl-C, against the way dagster dev can leave: its leader exits on the first
+    interrupt while a child it started ignores SIGINT and SIGTERM (dagster dev exits on a second interrupt before its
+    webserver and daemon are down). The child must not outlive the stop: it holds the terminal's output open."""
+    from dagster_project.runner.cli import _group_members, _stop_group
+
+    pid_file = tmp_path / "child.pid"
+    child = (
+        "import signal, time, pathlib, os; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        f"signal.signal(signal.SIGTERM, signal.SIG_IGN); pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); "
+        "time.sleep(600)"
+    )
+    leader = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(600)"
+    process = subprocess.Popen([sys.executable, "-c", leader], start_new_session=True, stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    grandchild = int(pid_file.read_text())
+    assert sorted(_group_members(process.pid)) == sorted([process.pid, grandchild])
+    started = time.monotonic()
+    _stop_group(process, grace_seconds=2)
+    assert process.returncode is not None and _group_members(process.pid) == []
+    assert time.monotonic() - started < 10
+    assert process.stdout.read() == b""  # end of file: nothing holds the output open any more
