@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -555,8 +556,17 @@ def _check_settings(args: argparse.Namespace) -> None:
                 ) from exc
 
 
+def _take_back_ctrl_c() -> None:
+    """A command started with SIGINT ignored (a background job of a script, `nohup ... &`) takes Ctrl-C back: the
+    Dagster processes `treasury dev` starts would inherit the ignored SIGINT (and dagster maps SIGTERM to SIGINT's
+    handler), so neither the stop it sends them nor a SIGTERM to it could end them before SIGKILL."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     settings.load_dotenv()
+    _take_back_ctrl_c()
     args = build_parser().parse_args(argv)
     try:
         _check_settings(args)

@@ -164,7 +164,21 @@ def _interrupt_after(
     os.killpg(process.pid, signal.SIGINT)
     # `treasury dev` gives dg dev 30 s after Ctrl-C and 30 s more after SIGTERM before SIGKILL (cli._stop_group): on a
     # machine busy with other builds its shutdown has taken more than a minute.
-    out, err = process.communicate(timeout=150)
+    try:
+        out, err = process.communicate(timeout=150)
+    except subprocess.TimeoutExpired as exc:
+        # Say what was still running and what it had printed, for whoever reads the failure.
+        tree = subprocess.run(
+            ["ps", "-eo", "pid,ppid,pgid,sid,stat,etime,args"], capture_output=True, text=True
+        ).stdout.splitlines()
+        alive = "\n".join(line[:220] for line in tree if "dagster" in line or "treasury" in line or "cli" in line)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        printed = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        pytest.fail(
+            f"{command[-4:]} did not end within 150 s of Ctrl-C (exit status {process.poll()}).\n"
+            f"Processes:\n{alive}\nLast output:\n{printed[-3000:]}"
+        )
     return process.returncode, "".join(seen) + out, err
 
 
@@ -188,13 +202,25 @@ def test_ctrl_c_stops_a_build_cleanly_releases_the_lock_and_keeps_the_serving_fi
     assert again.returncode == 0, again.stderr
 
 
+# `treasury dev` started with SIGINT ignored, as a script's background job (`cmd &`) or nohup starts it: the Dagster
+# processes it starts inherit the ignored SIGINT unless it takes Ctrl-C back.
+IGNORING_SIGINT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 @pytest.mark.slow  # the Dagster UI, started and interrupted
-def test_ctrl_c_stops_dev_with_one_line(tmp_path):
+@pytest.mark.parametrize("started", ["in a terminal", "with SIGINT ignored"])
+def test_ctrl_c_stops_dev_with_one_line(tmp_path, started):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {"TREASURY_WAREHOUSE": str(tmp_path / "warehouse.duckdb"), "DAGSTER_HOME": str(tmp_path / "home")}
-    code, out, err = _interrupt_after([*TREASURY, "dev", "--port", str(port)], env, "Dagster UI on", port=port)
+    launcher = IGNORING_SIGINT if started == "with SIGINT ignored" else []
+    command = [*launcher, *TREASURY, "dev", "--port", str(port)]
+    code, out, err = _interrupt_after(command, env, "Dagster UI on", port=port)
     assert not _listening(port)
     assert "Traceback" not in out + err, err
     assert code == 130 and err.strip().splitlines()[-1] == "treasury: dev stopped (Ctrl-C)", (code, out, err)
