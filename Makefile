@@ -48,7 +48,8 @@ bench: setup
 	$(UV) run --frozen python scripts/bench.py $(BENCH_ARGS)
 
 # A real BI tool end to end: Apache Superset in its own environment (.bi/, pinned in bi/superset/requirements.txt),
-# on 127.0.0.1, charts the stress board from the serving file `make demo` writes; screenshots in data/bi-check/.
+# on 127.0.0.1, charts the stress board from the serving file `make demo` writes; screenshots in data/bi-check/,
+# with the HTML report's first screen, whole page and PDF print (Chromium) for a person to look at.
 # Needs Chromium and chromedriver (Debian: chromium chromium-driver; .ci/run installs them).
 bi-check: demo
 	TREASURY_UV="$(UV)" $(UV) run --frozen python scripts/bi_check.py
