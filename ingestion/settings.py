@@ -101,11 +101,16 @@ def now_in_new_york() -> datetime:
     return datetime.now(NEW_YORK).replace(second=0, microsecond=0)
 
 
+def configured_point_in_time() -> datetime | None:
+    """TREASURY_AS_OF's point in time, or None when it is unset (then each command takes now)."""
+    raw = os.environ.get(AS_OF_ENV, "").strip()
+    return parse_point_in_time(raw) if raw else None
+
+
 def point_in_time() -> datetime:
     """TREASURY_AS_OF if set, otherwise now in New York (the sources' publication clock), to the minute. A source's
     data of day D is used only once its publication time on D has passed (ingestion/<source>/releases.py)."""
-    raw = os.environ.get(AS_OF_ENV, "").strip()
-    return parse_point_in_time(raw) if raw else now_in_new_york()
+    return configured_point_in_time() or now_in_new_york()
 
 
 def as_of() -> date:

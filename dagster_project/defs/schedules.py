@@ -19,7 +19,7 @@ import duckdb
 from dagster_project.defs.quality.checks import FRESHNESS_CHECKS
 from dagster_project.lib.build_status import BUILD_TAG, STAGE_TAG, blocked_sources
 from dagster_project.lib.changes import REBUILDS_TAG, TransformPlan, plan_transform
-from dagster_project.lib.warehouse import Warehouse
+from dagster_project.lib.warehouse import Warehouse, run_created_at
 from ingestion import settings
 from ingestion.common.source import Source
 from ingestion.registry import SOURCES, SUITES
@@ -127,13 +127,8 @@ def _build_settings(instance: dg.DagsterInstance, run: dg.DagsterRun, warehouse:
     configured = run.run_config.get("resources", {}).get("warehouse", {}).get("config", {}).get("as_of")
     if configured or warehouse.as_of:
         return warehouse.at(configured or warehouse.as_of)
-    first = instance.get_run_record_by_id(run.tags.get(BUILD_TAG, run.run_id)) or instance.get_run_record_by_id(
-        run.run_id
-    )
-    if first is None:
-        return warehouse.pinned()
-    created = first.create_timestamp.astimezone(settings.NEW_YORK).replace(second=0, microsecond=0)
-    return warehouse.at(settings.format_point_in_time(created))
+    created = run_created_at(instance, run.tags.get(BUILD_TAG, run.run_id)) or run_created_at(instance, run.run_id)
+    return warehouse.at(settings.format_point_in_time(created)) if created else warehouse.pinned()
 
 
 def _transform_plan(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> TransformPlan:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
@@ -33,9 +33,17 @@ from ingestion.common.warehouse import Target, catalog_name, connect, parse_targ
 from ingestion.registry import point_in_time_cutoffs
 
 
-@cache
+@lru_cache(maxsize=32)  # keyed by the minute: a long-running code server sees a new one every minute
 def _cutoffs(moment: datetime) -> dict[str, str]:
     return point_in_time_cutoffs(moment)
+
+
+def run_created_at(instance: dg.DagsterInstance, run_id: str) -> datetime | None:
+    """When a run was created, in New York time to the minute (the point in time of a run with none set)."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return None
+    return record.create_timestamp.astimezone(settings.NEW_YORK).replace(second=0, microsecond=0)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -132,10 +140,7 @@ class Warehouse(dg.ConfigurableResource):
         # A run with no point in time set (the UI, the daemon) is as of when it was created: the same moment in each
         # of its steps and processes, so transform and publish agree on the cut-offs.
         if not self.as_of and context.instance is not None and context.dagster_run is not None:
-            record = context.instance.get_run_record_by_id(context.dagster_run.run_id)
-            if record is not None:
-                created = record.create_timestamp.astimezone(settings.NEW_YORK).replace(second=0, microsecond=0)
-                self._created = created
+            self._created = run_created_at(context.instance, context.dagster_run.run_id)
 
     @property
     def point_in_time(self) -> datetime:

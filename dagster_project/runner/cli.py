@@ -198,7 +198,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
             # Without --as-of it serves live: what each source had published at the time of each request.
             moment = run.point_in_time
-            fixed = getattr(args, "as_of", None) or os.environ.get(settings.AS_OF_ENV, "").strip()
+            fixed = getattr(args, "as_of", None) or settings.configured_point_in_time()
             emulator = Emulator(as_of=moment.date(), clock=moment.time() if fixed else None)
             root = stack.enter_context(serve(emulator))
             env.update(sample_environment(base_urls(root)))
@@ -271,7 +271,7 @@ def _stop_group(process: subprocess.Popen, grace_seconds: float) -> None:
 def cmd_emulator(args: argparse.Namespace) -> int:
     from emulator.server import Emulator, base_urls, serve
 
-    given = args.as_of or (settings.point_in_time() if os.environ.get(settings.AS_OF_ENV, "").strip() else None)
+    given = args.as_of or settings.configured_point_in_time()
     emulator = Emulator(as_of=given.date(), clock=given.time()) if given else Emulator(clock=None)
     with serve(emulator, port=args.port, host="127.0.0.1") as root:
         label = settings.describe_point_in_time(given) if given else "now, live"
